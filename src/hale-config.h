@@ -1,0 +1,101 @@
+/* hale-config.h: hale.conf and its drop-ins, validated in full.
+ *
+ * A HaleConfig is immutable once loaded: SIGHUP loads a new one and
+ * swaps it in only when it is valid, so every module can keep a
+ * reference to the one it was configured with.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define HALE_CONFIG_ERROR (hale_config_error_quark ())
+GQuark hale_config_error_quark (void);
+
+typedef enum
+{
+  HALE_CONFIG_ERROR_NOT_FOUND, /* an explicitly named file is missing */
+  HALE_CONFIG_ERROR_INVALID,   /* message: one "FILE:GROUP:KEY: problem" a line */
+} HaleConfigError;
+
+typedef struct
+{
+  char *name; /* "current" for [Certificate current]: the metrics' type label */
+  char *path;
+  gint64 warning_before;  /* usec; default 72h */
+  gint64 critical_before; /* usec; default 24h */
+} HaleCertificateConfig;
+
+typedef struct
+{
+  char *name; /* "nginx" for [Service nginx] */
+  char *unit;
+  char *health_check; /* URL, or NULL */
+  gint64 timeout;     /* usec; default 30s */
+  gboolean critical;  /* default false */
+} HaleServiceConfig;
+
+typedef struct
+{
+  char *name; /* "certificate-api" for [Endpoint certificate-api] */
+  char *url;
+  gboolean critical; /* default false */
+} HaleEndpointConfig;
+
+typedef struct
+{
+  /* Files that made this configuration, in the order they were read. */
+  GStrv files;
+
+  /* [Monitoring] */
+  char *metrics_listen; /* default "127.0.0.1:9091" */
+  char *health_listen;  /* default "127.0.0.1:8081"; may equal metrics_listen */
+  char *audit_log;      /* NULL when unset */
+  guint64 audit_log_max_size; /* bytes; default 10M */
+  guint audit_log_keep;       /* default 5 */
+  gint64 certificate_recheck; /* usec; default 60s: catches what inotify misses */
+
+  /* [Network] */
+  gint64 check_interval;     /* usec; default 30s */
+  gint64 timeout;            /* usec; default 10s */
+  gint64 degraded_threshold; /* usec; default 5m */
+
+  /* [Metrics] */
+  char *metrics_namespace; /* default "hale" */
+
+  /* One entry per group, in the order the groups first appear. */
+  GPtrArray *certificates; /* HaleCertificateConfig */
+  GPtrArray *services;     /* HaleServiceConfig */
+  GPtrArray *endpoints;    /* HaleEndpointConfig */
+
+  /*< private >*/
+  gint ref_count;
+} HaleConfig;
+
+/* Built-in defaults, no certificates, services or endpoints. */
+HaleConfig *hale_config_new_default (void);
+
+/* Reads @path, then @path.d/\*.conf in lexical order; later files
+ * override keys of earlier ones, groups accumulate. @path missing is
+ * HALE_CONFIG_ERROR_NOT_FOUND (the caller decides whether a missing
+ * default file means "run with defaults"). Every problem in every file
+ * is collected before failing: the error message holds one
+ * "FILE:GROUP:KEY: what is wrong" line per problem. */
+HaleConfig *hale_config_load (const char *path, GError **error);
+
+HaleConfig *hale_config_ref (HaleConfig *config);
+void hale_config_unref (HaleConfig *config);
+
+const HaleCertificateConfig *hale_config_find_certificate (const HaleConfig *config,
+                                                           const char *name);
+const HaleServiceConfig *hale_config_find_service (const HaleConfig *config, const char *name);
+
+/* Every "Group" / "Group NAME" and its keys the parser accepts, as
+ * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the
+ * test that keeps the man page honest. */
+GStrv hale_config_list_keys (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleConfig, hale_config_unref)
+
+G_END_DECLS

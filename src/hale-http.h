@@ -1,0 +1,30 @@
+/* hale-http.h: the HTTP face: /metrics, /health and friends (libsoup 3).
+ *
+ * Only reads: the report and the metrics registry answer from memory, so
+ * no request waits on a probe, a reload or the disk.
+ */
+#pragma once
+
+#include "hale-config.h"
+#include "hale-metrics.h"
+#include "hale-report.h"
+
+G_BEGIN_DECLS
+
+#define HALE_TYPE_HTTP (hale_http_get_type ())
+G_DECLARE_FINAL_TYPE (HaleHttp, hale_http, HALE, HTTP, GObject)
+
+HaleHttp *hale_http_new (HaleReport *report, HaleMetrics *metrics);
+
+/* Listens on MetricsListen and HealthListen (one socket when they are
+ * the same), each with a large accept backlog. On a reload only
+ * listeners whose address changed are re-opened; on failure the old ones
+ * stay. */
+gboolean hale_http_configure (HaleHttp *self, HaleConfig *config, GError **error);
+
+/* The port actually bound for MetricsListen/HealthListen (useful with
+ * port 0 in tests). */
+guint16 hale_http_get_metrics_port (HaleHttp *self);
+guint16 hale_http_get_health_port (HaleHttp *self);
+
+G_END_DECLS

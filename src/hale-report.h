@@ -1,0 +1,31 @@
+/* hale-report.h: the JSON health report, shared by HTTP and D-Bus.
+ *
+ * Built from the state model's snapshot and cached per state generation
+ * and second, so /health answers from memory however often it is asked
+ * and the D-Bus GetReport() returns the very same bytes.
+ */
+#pragma once
+
+#include "hale-state.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  HALE_REPORT_ALL,          /* /health */
+  HALE_REPORT_CERTIFICATE,  /* /health/certificate */
+  HALE_REPORT_CONNECTIVITY, /* /health/connectivity */
+  HALE_REPORT_SERVICES,     /* /health/services */
+} HaleReportSection;
+
+#define HALE_TYPE_REPORT (hale_report_get_type ())
+G_DECLARE_FINAL_TYPE (HaleReport, hale_report, HALE, REPORT, GObject)
+
+HaleReport *hale_report_new (HaleState *state);
+
+/* UTF-8 JSON. @out_http_status: 503 when the section is unhealthy
+ * (critical), 200 otherwise. Transfer full. */
+GBytes *hale_report_get_json (HaleReport *self, HaleReportSection section,
+                              guint *out_http_status);
+
+G_END_DECLS
