@@ -106,12 +106,16 @@ hale_duration_parse (const char *text, gint64 *out_usec, GError **error)
                        "\"%s\" has a fraction: write whole units instead, as in 1h30m", text);
           return FALSE;
         }
+      /* "5 m" as systemd reads it: so "5 minutes" is an unknown unit,
+       * not a number without one. */
+      while (g_ascii_isspace (*p))
+        p++;
       unit = p;
       while (g_ascii_isalpha (*p))
         p++;
       if (unit == p)
         {
-          g_autofree char *num = g_strndup (number, p - number);
+          g_autofree char *num = g_strchomp (g_strndup (number, p - number));
           if (total == 0 && is_blank (p))
             g_set_error (error, HALE_UNITS_ERROR, HALE_UNITS_ERROR_INVALID,
                          "\"%s\" has no unit (" DURATION_HINT ")", text);

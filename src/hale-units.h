@@ -20,7 +20,7 @@ typedef enum
  * microseconds (GLib's time unit).
  *
  * Units: us, ms, s, m, h, d (24h), w (7d); components may repeat and
- * may be separated by whitespace ("1d 2h"). Fractions ("1.5h") and
+ * may be separated by whitespace ("1d 2h", "5 m"). Fractions ("1.5h") and
  * negative values are refused; a sum beyond G_MAXINT64 microseconds is
  * HALE_UNITS_ERROR_OUT_OF_RANGE. Messages quote @text. */
 gboolean hale_duration_parse (const char *text, gint64 *out_usec, GError **error);

@@ -31,6 +31,7 @@ test_duration_forms (void)
     { "1d 2h", DAY + 2 * HOUR },
     { "  1d\t2h  ", DAY + 2 * HOUR },
     { "1m1m", 2 * MINUTE },
+    { "5 m", 5 * MINUTE },
     { "90s", 90 * SEC },
     { "1s500ms", 1500000 },
   };
@@ -60,6 +61,8 @@ test_duration_rejects (void)
     { "1h30", HALE_UNITS_ERROR_INVALID, "\"1h30\": \"30\" has no unit" },
     { "30x", HALE_UNITS_ERROR_INVALID, "unknown unit \"x\"" },
     { "5min", HALE_UNITS_ERROR_INVALID, "unknown unit \"min\"" },
+    { "5 minutes", HALE_UNITS_ERROR_INVALID, "unknown unit \"minutes\"" },
+    { "1h 30 ", HALE_UNITS_ERROR_INVALID, "\"1h 30 \": \"30\" has no unit" },
     { "-5s", HALE_UNITS_ERROR_INVALID, "\"-5s\" is negative" },
     { "", HALE_UNITS_ERROR_INVALID, "\"\" is empty" },
     { "   ", HALE_UNITS_ERROR_INVALID, "is empty" },
