@@ -84,8 +84,8 @@ HaleConfig *hale_config_new_default (void);
  * "FILE:GROUP:KEY: what is wrong" line per problem ("FILE:GROUP: ..."
  * for a group, "FILE: ..." for a file that does not parse).
  *
- * Drop-ins are the regular *.conf files of @path.d/, hidden ones
- * skipped, sorted by byte value. A key set twice in one group of one
+ * Drop-ins are the *.conf files of @path.d/ (hidden ones
+ * skipped), sorted by byte value. A key set twice in one group of one
  * file is an error (GKeyFile would keep the last silently). Values are
  * stripped of surrounding whitespace; there are no trailing comments.
  * Booleans take true/false, yes/no, on/off, 1/0. An empty AuditLog= or
