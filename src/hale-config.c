@@ -39,6 +39,7 @@ typedef enum
   KEY_LISTEN,        /* hale_listen_parse(), kept as written */
   KEY_UNIT_NAME,     /* a systemd unit name */
   KEY_METRIC_PREFIX, /* [a-zA-Z_][a-zA-Z0-9_]* */
+  KEY_STATUS_RANGE,  /* "200-299" or "204": a HaleStatusRange */
 } KeyType;
 
 typedef enum
@@ -138,6 +139,8 @@ static const KeySchema keys[] = {
 
   { GROUP_ENDPOINT, "URL", KEY_URL, KEY_FLAG_REQUIRED, EP (url) },
   { GROUP_ENDPOINT, "Critical", KEY_BOOL, KEY_FLAG_NONE, EP (critical) },
+  { GROUP_ENDPOINT, "ExpectedStatus", KEY_STATUS_RANGE, KEY_FLAG_NONE, EP (expected_status) },
+  { GROUP_ENDPOINT, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, EP (ca_file) },
 };
 
 static const KeySchema *
@@ -214,6 +217,8 @@ endpoint_new (const char *name)
 {
   HaleEndpointConfig *e = g_new0 (HaleEndpointConfig, 1);
   e->name = g_strdup (name);
+  e->expected_status.min = 200;
+  e->expected_status.max = 299;
   return e;
 }
 
@@ -223,6 +228,7 @@ endpoint_free (gpointer data)
   HaleEndpointConfig *e = data;
   g_free (e->name);
   g_free (e->url);
+  g_free (e->ca_file);
   g_free (e);
 }
 
@@ -384,6 +390,30 @@ check_url (const char *text)
   return NULL;
 }
 
+/* "200-299" or "204": codes a probe accepts. HTTP status codes are
+ * three digits, 100 to 599. */
+static char *
+parse_status_range (const char *text, HaleStatusRange *out)
+{
+  g_auto (GStrv) parts = g_strsplit (text, "-", 3);
+  guint64 lo, hi;
+
+  if (g_strv_length (parts) > 2
+      || !g_ascii_string_to_unsigned (g_strstrip (parts[0]), 10, 100, 599, &lo, NULL)
+      || (parts[1] != NULL
+          && !g_ascii_string_to_unsigned (g_strstrip (parts[1]), 10, 100, 599, &hi, NULL)))
+    return g_strdup_printf ("\"%s\" is not an HTTP status or range (write 200-299 or 204; "
+                            "codes from 100 to 599)",
+                            text);
+  if (parts[1] == NULL)
+    hi = lo;
+  if (hi < lo)
+    return g_strdup_printf ("\"%s\" is an empty range: write the lower code first", text);
+  out->min = (guint)lo;
+  out->max = (guint)hi;
+  return NULL;
+}
+
 /* Converts @text and stores it at @base + @key->offset. Returns NULL,
  * or what is wrong with @text. */
 static char *
@@ -453,6 +483,8 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
           *(guint64 *)field = bytes;
           return NULL;
         }
+      case KEY_STATUS_RANGE:
+        return parse_status_range (text, field);
       case KEY_UINT:
         {
           guint64 v;

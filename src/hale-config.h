@@ -36,11 +36,20 @@ typedef struct
   gboolean critical;  /* default false */
 } HaleServiceConfig;
 
+/* An accepted range of HTTP status codes, both ends included. */
+typedef struct
+{
+  guint min;
+  guint max;
+} HaleStatusRange;
+
 typedef struct
 {
   char *name; /* "certificate-api" for [Endpoint certificate-api] */
   char *url;
-  gboolean critical; /* default false */
+  gboolean critical;              /* default false */
+  HaleStatusRange expected_status; /* ExpectedStatus=; default 200-299 */
+  char *ca_file;                   /* CAFile=: PEM bundle for https; NULL: system CAs */
 } HaleEndpointConfig;
 
 typedef struct

@@ -416,6 +416,14 @@ static const ErrorCase error_cases[] = {
     "has no host" },
   { "endpoint-critical", "[Endpoint ca]\nURL=https://ca/\nCritical=2\n", "Endpoint ca:Critical",
     "\"2\" is not a boolean" },
+  { "endpoint-status-word", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=ok\n",
+    "Endpoint ca:ExpectedStatus", "\"ok\" is not an HTTP status or range" },
+  { "endpoint-status-range", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=299-200\n",
+    "Endpoint ca:ExpectedStatus", "is an empty range" },
+  { "endpoint-status-code", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=700\n",
+    "Endpoint ca:ExpectedStatus", "codes from 100 to 599" },
+  { "endpoint-ca-relative", "[Endpoint ca]\nURL=https://ca/\nCAFile=ca.pem\n",
+    "Endpoint ca:CAFile", "\"ca.pem\" is not an absolute path" },
   { "set-twice", "[Network]\nTimeout=5s\nCheckInterval=1m\nTimeout=6s\n", "Network:Timeout",
     "set twice in this file (lines 2 and 4)" },
   { "set-twice-reopened", "[Service a]\nUnit=a.service\n[Network]\n[Service a]\nUnit = b.service\n",
@@ -591,7 +599,8 @@ test_list_keys (void)
     "Certificate.CriticalBefore", "Service.Unit",
     "Service.HealthCheck",        "Service.Timeout",
     "Service.Critical",           "Endpoint.URL",
-    "Endpoint.Critical",
+    "Endpoint.Critical",          "Endpoint.ExpectedStatus",
+    "Endpoint.CAFile",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
