@@ -631,12 +631,58 @@ check_duplicate_keys (Loader *l, const char *file, const char *contents)
     }
 }
 
+/* GKeyFile knows only whole-line comments, but operators annotate
+ * values the way design.md's example does ("MetricsListen=...  # seed
+ * metrics_port"). A '#' after white space starts a comment; one inside a
+ * word (a URL fragment) does not. */
+static char *
+strip_trailing_comment (char *value)
+{
+  for (char *p = value; *p != '\0'; p++)
+    if (*p == '#' && p > value && g_ascii_isspace (p[-1]))
+      {
+        *p = '\0';
+        break;
+      }
+  return value;
+}
+
+/* The same for group headers: "[Service nginx]   # one group per
+ * service" would otherwise be a syntax error for GKeyFile. */
+static char *
+strip_header_comments (const char *contents, gsize length)
+{
+  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = lines[i];
+      char *close;
+
+      while (g_ascii_isspace (*line))
+        line++;
+      if (*line != '[' || (close = strchr (line, ']')) == NULL)
+        continue;
+      for (char *p = close + 1; *p != '\0'; p++)
+        if (*p == '#')
+          {
+            close[1] = '\0';
+            break;
+          }
+        else if (!g_ascii_isspace (*p))
+          break;
+    }
+  return g_strjoinv ("\n", lines);
+}
+
 static void
-load_file (Loader *l, const char *file, const char *contents, gsize length)
+load_file (Loader *l, const char *file, const char *raw, gsize raw_length)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) group_names = NULL;
+  g_autofree char *contents = strip_header_comments (raw, raw_length);
+  gsize length = strlen (contents);
 
   if (!g_key_file_load_from_data (kf, contents, length, G_KEY_FILE_NONE, &error))
     {
@@ -699,7 +745,7 @@ load_file (Loader *l, const char *file, const char *contents, gsize length)
               continue;
             }
           s = g_new0 (Setting, 1);
-          s->value = g_strstrip (g_steal_pointer (&value));
+          s->value = g_strstrip (strip_trailing_comment (g_steal_pointer (&value)));
           s->file = file;
           g_hash_table_replace (g->settings, g_strdup (key), s);
         }
@@ -798,11 +844,7 @@ build_group (Loader *l, HaleConfig *config, MergedGroup *g)
       what = apply_value (key, base, s->value);
       if (what != NULL)
         {
-          /* GKeyFile has no trailing comments; people write them anyway. */
-          const char *hint = strstr (s->value, " #") != NULL || strstr (s->value, "\t#") != NULL
-                                 ? " (a comment must be on a line of its own)"
-                                 : "";
-          problem (l, "%s:%s:%s: %s%s", s->file, g->name, key->key, what, hint);
+          problem (l, "%s:%s:%s: %s", s->file, g->name, key->key, what);
           ok = FALSE;
         }
     }
