@@ -379,6 +379,17 @@ test_initial (Fixture *fx, gconstpointer data)
   g_assert_cmpfloat (renewals_total (fx->metrics, "failure"), ==, 0);
   g_assert_cmpuint (fx->renewals, ==, 0);
 
+  /* What a scrape shows. */
+  {
+    g_autoptr (GBytes) text = hale_metrics_render (fx->metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+    g_autofree char *s = g_strndup (g_bytes_get_data (text, NULL), g_bytes_get_size (text));
+    g_test_message ("%s", s);
+    g_assert_nonnull (strstr (s, "\nhale_certificate_expiry_seconds{type=\"current\"} "));
+    g_assert_nonnull (
+        strstr (s, "\nhale_certificate_renewal_attempts_total{result=\"failure\"} 0"));
+    g_assert_nonnull (strstr (s, "\nhale_certificate_valid{type=\"current\"} 1"));
+  }
+
   info = hale_cert_watch_get_info (fx->watch, "current");
   g_assert_nonnull (info);
   g_assert_cmpstr (info->serial, ==, "01aa");
