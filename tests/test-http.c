@@ -605,6 +605,23 @@ test_http_bad_address (Fixture *f, gconstpointer data)
   g_assert_cmpuint (status_of (f, old_port, "/health"), ==, 200);
 }
 
+/* ":PORT" is every address; IPv4 clients reach it whichever socket
+ * family it ended up as. */
+static void
+test_http_all_addresses (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint16 port;
+
+  configure (f->http, ":0", ":0", &error);
+  g_assert_no_error (error);
+  port = hale_http_get_health_port (f->http);
+  g_assert_cmpuint (port, >, 0);
+  g_assert_cmpuint (hale_http_get_metrics_port (f->http), ==, port);
+  g_assert_cmpuint (status_of (f, port, "/health"), ==, 200);
+  g_assert_cmpuint (status_of (f, port, "/metrics"), ==, 200);
+}
+
 typedef struct
 {
   GSocketConnection *connection;
@@ -824,6 +841,7 @@ main (int argc, char **argv)
   ADD ("reconfigure", test_http_reconfigure);
   ADD ("port-taken", test_http_port_taken);
   ADD ("bad-address", test_http_bad_address);
+  ADD ("all-addresses", test_http_all_addresses);
   ADD ("concurrent", test_http_concurrent);
   ADD ("bad-requests", test_http_bad_requests);
 #undef ADD
