@@ -1,7 +1,7 @@
 /* hale-dbus.h: org.hale.Hale1 on the bus, and its Health interface.
  *
  * Owns the name and exports /org/hale/Hale1 with skeletons generated
- * from dbus/*.xml by gdbus-codegen. Properties are bound to the state
+ * from the dbus/ XML by gdbus-codegen. Properties are bound to the state
  * model, so PropertiesChanged follows from the model and is never kept
  * up to date by hand.
  */
