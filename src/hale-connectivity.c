@@ -290,10 +290,9 @@ endpoint_publish (HaleConnectivity *self, Endpoint *e, gint64 now)
   /* A failing endpoint is a warning, never critical: losing the CA or
    * the identity provider is what hale rides out on what it has; it
    * must not make load balancers pull a host that serves fine. */
-  check = hale_check_result_new (e->check_name,
-                                 e->last->success ? HALE_CHECK_HEALTHY : HALE_CHECK_WARNING,
-                                 message, endpoint_details (self, e, now), e->last->finished_at,
-                                 e->last->duration);
+  check = hale_check_result_new (
+      e->check_name, e->last->success ? HALE_CHECK_HEALTHY : HALE_CHECK_WARNING, message,
+      endpoint_details (self, e, now), e->last->finished_at, e->last->duration);
   hale_state_set_check (self->state, check);
 }
 
@@ -434,8 +433,7 @@ probe_endpoint (HaleConnectivity *self, Endpoint *e)
       return;
     }
   e->in_flight = g_cancellable_new ();
-  hale_prober_probe_async (self->prober, e->url, &options, e->in_flight, probed,
-                           endpoint_ref (e));
+  hale_prober_probe_async (self->prober, e->url, &options, e->in_flight, probed, endpoint_ref (e));
 }
 
 void
@@ -460,8 +458,8 @@ static void
 audit (HaleConnectivity *self, const char *event, const char *message_id, int priority,
        const char *message, gint64 duration_usec)
 {
-  const char *extra[] = { "CONNECTIVITY", hale_connectivity_state_to_string (self->conn_state),
-                          NULL };
+  const char *extra[]
+      = { "CONNECTIVITY", hale_connectivity_state_to_string (self->conn_state), NULL };
   HaleAuditEvent ev = {
     .event = event,
     .message_id = message_id,
@@ -515,8 +513,7 @@ publish_connectivity (HaleConnectivity *self, gint64 now)
     }
   g_variant_dict_insert (&d, "degraded_mode", "b", self->degraded);
   g_variant_dict_insert (&d, "entered_at", "x", self->entered_at / G_USEC_PER_SEC);
-  g_variant_dict_insert (&d, "degraded_threshold_seconds", "x",
-                         self->threshold / G_USEC_PER_SEC);
+  g_variant_dict_insert (&d, "degraded_threshold_seconds", "x", self->threshold / G_USEC_PER_SEC);
   g_variant_dict_insert (&d, "cached", "b", self->degraded);
   if (self->degraded)
     {
@@ -534,9 +531,8 @@ publish_connectivity (HaleConnectivity *self, gint64 now)
                                self->degraded ? ", degraded mode" : "", failing);
 
   check = hale_check_result_new (HALE_CHECK_CONNECTIVITY,
-                                 self->conn_state == HALE_CONNECTIVITY_HEALTHY
-                                     ? HALE_CHECK_HEALTHY
-                                     : HALE_CHECK_WARNING,
+                                 self->conn_state == HALE_CONNECTIVITY_HEALTHY ? HALE_CHECK_HEALTHY
+                                                                               : HALE_CHECK_WARNING,
                                  message, g_variant_dict_end (&d), now, 0);
   hale_state_set_check (self->state, check);
 }
@@ -572,10 +568,10 @@ enter_degraded (HaleConnectivity *self, gint64 now, gint64 since)
   hale_metric_set (self->m_entered, NULL, (double)(now / G_USEC_PER_SEC));
   hale_state_set_degraded (self->state, TRUE);
 
-  message = g_strdup_printf ("degraded mode entered: connectivity %s, not every endpoint has "
-                             "answered since %s; failing: %s",
-                             hale_connectivity_state_to_string (self->conn_state), since_text,
-                             failing);
+  message
+      = g_strdup_printf ("degraded mode entered: connectivity %s, not every endpoint has "
+                         "answered since %s; failing: %s",
+                         hale_connectivity_state_to_string (self->conn_state), since_text, failing);
   audit (self, HALE_EVENT_DEGRADED_ENTERED, HALE_MESSAGE_ID_DEGRADED_ENTERED, LOG_WARNING, message,
          -1);
   g_message ("%s", message);
@@ -601,8 +597,8 @@ exit_degraded (HaleConnectivity *self, gint64 now)
 
   spent_text = g_strdup_printf ("%" G_GINT64_FORMAT ".%03" G_GINT64_FORMAT " s",
                                 spent / G_USEC_PER_SEC, (spent / 1000) % 1000);
-  message = g_strdup_printf ("degraded mode left after %s: every endpoint answers again",
-                             spent_text);
+  message
+      = g_strdup_printf ("degraded mode left after %s: every endpoint answers again", spent_text);
   audit (self, HALE_EVENT_DEGRADED_EXITED, HALE_MESSAGE_ID_DEGRADED_EXITED, LOG_NOTICE, message,
          spent);
   g_message ("%s", message);
@@ -876,45 +872,42 @@ register_metrics (HaleConnectivity *self)
   static const char *const phase_labels[] = { "endpoint", "phase", NULL };
   HaleMetrics *m = self->metrics;
 
-  self->m_status = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "connectivity_status",
-      "Connectivity to the endpoints: 0 healthy, 1 degraded, 2 offline.", NULL, NULL, NULL, 0,
-      HALE_METRIC_FLAGS_NONE);
+  self->m_status
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "connectivity_status",
+                          "Connectivity to the endpoints: 0 healthy, 1 degraded, 2 offline.", NULL,
+                          NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_degraded = hale_metrics_add (m, HALE_METRIC_GAUGE, "degraded_mode",
                                        "1 while hale is in degraded mode.", NULL, NULL, NULL, 0,
                                        HALE_METRIC_FLAGS_NONE);
   self->m_entered = hale_metrics_add (
       m, HALE_METRIC_GAUGE, "degraded_mode_entered_timestamp_seconds",
-      "When the current degraded mode was entered; 0 when not in degraded mode.", "seconds",
-      NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
+      "When the current degraded mode was entered; 0 when not in degraded mode.", "seconds", NULL,
+      NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_last_successful = hale_metrics_add (
       m, HALE_METRIC_GAUGE, "connectivity_last_success_timestamp_seconds",
-      "The last time every endpoint answered.", "seconds", NULL, NULL, 0,
-      HALE_METRIC_FLAGS_NONE);
+      "The last time every endpoint answered.", "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_up = hale_metrics_add (m, HALE_METRIC_GAUGE, "endpoint_up",
                                  "Whether the last probe of the endpoint succeeded.", NULL,
                                  endpoint_label, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_duration = hale_metrics_add (
       m, HALE_METRIC_HISTOGRAM, "endpoint_probe_duration_seconds",
       "How long probes of the endpoint took, from the start to the end of the body.", "seconds",
-      endpoint_label, duration_buckets, G_N_ELEMENTS (duration_buckets),
-      HALE_METRIC_FLAGS_NONE);
-  self->m_phase = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "endpoint_probe_phase_seconds",
-      "Phases of the last probe: dns, connect, tls, first_byte.", "seconds", phase_labels, NULL,
-      0, HALE_METRIC_FLAGS_NONE);
-  self->m_last_success = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "endpoint_last_success_timestamp_seconds",
-      "When the endpoint last answered as expected.", "seconds", endpoint_label, NULL, 0,
-      HALE_METRIC_FLAGS_NONE);
-  self->m_qos = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "endpoint_qos",
-      "Share of successful probes among the last 20 of the endpoint (0 to 1).", NULL,
-      endpoint_label, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_http_status = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "endpoint_http_status",
-      "HTTP status of the last probe of the endpoint; 0 when it got no answer.", NULL,
-      endpoint_label, NULL, 0, HALE_METRIC_FLAGS_NONE);
+      endpoint_label, duration_buckets, G_N_ELEMENTS (duration_buckets), HALE_METRIC_FLAGS_NONE);
+  self->m_phase = hale_metrics_add (m, HALE_METRIC_GAUGE, "endpoint_probe_phase_seconds",
+                                    "Phases of the last probe: dns, connect, tls, first_byte.",
+                                    "seconds", phase_labels, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_last_success
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "endpoint_last_success_timestamp_seconds",
+                          "When the endpoint last answered as expected.", "seconds", endpoint_label,
+                          NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_qos
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "endpoint_qos",
+                          "Share of successful probes among the last 20 of the endpoint (0 to 1).",
+                          NULL, endpoint_label, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_http_status
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "endpoint_http_status",
+                          "HTTP status of the last probe of the endpoint; 0 when it got no answer.",
+                          NULL, endpoint_label, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_probes = hale_metrics_add (m, HALE_METRIC_COUNTER, "endpoint_probes_total",
                                      "Probes of the endpoint by result (success, failure).", NULL,
                                      result_labels, NULL, 0, HALE_METRIC_FLAGS_NONE);
@@ -929,8 +922,7 @@ register_metrics (HaleConnectivity *self)
 }
 
 HaleConnectivity *
-hale_connectivity_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit,
-                       HaleProber *prober)
+hale_connectivity_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit, HaleProber *prober)
 {
   HaleConnectivity *self;
 
@@ -949,8 +941,7 @@ hale_connectivity_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit,
 }
 
 static void
-hale_connectivity_get_property (GObject *object, guint prop_id, GValue *value,
-                                GParamSpec *pspec)
+hale_connectivity_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   HaleConnectivity *self = HALE_CONNECTIVITY (object);
 
@@ -1011,10 +1002,10 @@ hale_connectivity_class_init (HaleConnectivityClass *klass)
   object_class->dispose = hale_connectivity_dispose;
   object_class->finalize = hale_connectivity_finalize;
 
-  props[PROP_STATE] = g_param_spec_int ("state", NULL, NULL, HALE_CONNECTIVITY_HEALTHY,
-                                        HALE_CONNECTIVITY_OFFLINE, HALE_CONNECTIVITY_HEALTHY,
-                                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
-                                            | G_PARAM_STATIC_STRINGS);
+  props[PROP_STATE]
+      = g_param_spec_int ("state", NULL, NULL, HALE_CONNECTIVITY_HEALTHY, HALE_CONNECTIVITY_OFFLINE,
+                          HALE_CONNECTIVITY_HEALTHY,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   props[PROP_CONNECTIVITY]
       = g_param_spec_string ("connectivity", NULL, NULL, "healthy",
                              G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -1029,9 +1020,8 @@ hale_connectivity_class_init (HaleConnectivityClass *klass)
                              G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
-  signals[SIGNAL_ENTERED]
-      = g_signal_new ("entered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                      NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+  signals[SIGNAL_ENTERED] = g_signal_new ("entered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
   signals[SIGNAL_EXITED]
       = g_signal_new ("exited", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_UINT64);

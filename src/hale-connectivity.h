@@ -34,31 +34,40 @@ typedef enum
   HALE_CONNECTIVITY_OFFLINE,  /* 2 */
 } HaleConnectivityState;
 
-const char *hale_connectivity_state_to_string (HaleConnectivityState state);
+const char *
+hale_connectivity_state_to_string (HaleConnectivityState state);
 
 #define HALE_TYPE_CONNECTIVITY (hale_connectivity_get_type ())
 G_DECLARE_FINAL_TYPE (HaleConnectivity, hale_connectivity, HALE, CONNECTIVITY, GObject)
 
 /* @audit may be NULL (no audit events, for tests of other faces). */
-HaleConnectivity *hale_connectivity_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit,
-                                         HaleProber *prober);
+HaleConnectivity *
+hale_connectivity_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit,
+                       HaleProber *prober);
 
 /* Adds, changes and removes endpoints to match @config and (re)starts
  * the rounds with its CheckInterval; the first round starts at once.
  * Endpoints that stay keep their history (qos, last success). */
-void hale_connectivity_configure (HaleConnectivity *self, HaleConfig *config);
+void
+hale_connectivity_configure (HaleConnectivity *self, HaleConfig *config);
 
 /* Probes every endpoint not already being probed, now. */
-void hale_connectivity_check_now (HaleConnectivity *self);
+void
+hale_connectivity_check_now (HaleConnectivity *self);
 
 /* Stops the rounds and cancels probes in flight (at shutdown). */
-void hale_connectivity_stop (HaleConnectivity *self);
+void
+hale_connectivity_stop (HaleConnectivity *self);
 
-HaleConnectivityState hale_connectivity_get_state (HaleConnectivity *self);
-gboolean hale_connectivity_get_degraded (HaleConnectivity *self);
+HaleConnectivityState
+hale_connectivity_get_state (HaleConnectivity *self);
+gboolean
+hale_connectivity_get_degraded (HaleConnectivity *self);
 /* usec since the epoch; 0 when not in degraded mode / never. */
-guint64 hale_connectivity_get_entered_at (HaleConnectivity *self);
-guint64 hale_connectivity_get_last_successful (HaleConnectivity *self);
+guint64
+hale_connectivity_get_entered_at (HaleConnectivity *self);
+guint64
+hale_connectivity_get_last_successful (HaleConnectivity *self);
 
 /* One entry per endpoint, in configuration order: NAME to a{sv} with
  * "url" (s), "critical" (b), "probed" (b: has a result), "success" (b),
@@ -68,7 +77,8 @@ guint64 hale_connectivity_get_last_successful (HaleConnectivity *self);
  * epoch), "last_success_at" (x, usec, 0: never), "last_failure_reason"
  * (s), "last_failure_at" (x), "qos" (d), "probes" (t), "skipped" (t).
  * Floating a{sa{sv}}. */
-GVariant *hale_connectivity_get_endpoints (HaleConnectivity *self);
+GVariant *
+hale_connectivity_get_endpoints (HaleConnectivity *self);
 
 /* Properties (read-only, notify on change):
  *   "state"           (HaleConnectivityState as int)

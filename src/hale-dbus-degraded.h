@@ -14,6 +14,7 @@
 G_BEGIN_DECLS
 
 /* The skeleton keeps @connectivity alive. Transfer full. */
-GDBusInterfaceSkeleton *hale_dbus_degraded_face_new (HaleConnectivity *connectivity);
+GDBusInterfaceSkeleton *
+hale_dbus_degraded_face_new (HaleConnectivity *connectivity);
 
 G_END_DECLS

@@ -44,7 +44,7 @@ struct _HaleProber
 {
   GObject parent_instance;
 
-  SoupSession *session; /* system CAs */
+  SoupSession *session;    /* system CAs */
   GHashTable *ca_sessions; /* CA file path -> CaSession */
 };
 
@@ -341,9 +341,9 @@ session_new (void)
 {
   g_autofree char *agent = g_strdup_printf ("haled/%s", PACKAGE_VERSION);
 
-  return g_object_new (SOUP_TYPE_SESSION, "max-conns", HALE_PROBE_MAX_CONNS,
-                       "max-conns-per-host", HALE_PROBE_MAX_CONNS, "user-agent", agent,
-                       "proxy-resolver", NULL, "timeout", 0, "idle-timeout", 0, NULL);
+  return g_object_new (SOUP_TYPE_SESSION, "max-conns", HALE_PROBE_MAX_CONNS, "max-conns-per-host",
+                       HALE_PROBE_MAX_CONNS, "user-agent", agent, "proxy-resolver", NULL, "timeout",
+                       0, "idle-timeout", 0, NULL);
 }
 
 static void
@@ -423,8 +423,8 @@ hale_prober_probe_async (HaleProber *self, const char *url, const HaleProbeOptio
 
   uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, &error);
   scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
-  if (uri == NULL || (g_ascii_strcasecmp (scheme, "http") != 0
-                      && g_ascii_strcasecmp (scheme, "https") != 0))
+  if (uri == NULL
+      || (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                "\"%s\" is not an http:// or https:// URL%s%s", url,
