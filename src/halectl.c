@@ -261,6 +261,184 @@ command_status (const Options *options)
   return ret;
 }
 
+/* ---- degraded, endpoints: org.hale.Hale1.Degraded ---------------------- */
+
+/* Calls @method on @iface of haled; prints why on failure and sets
+ * *out_exit. */
+static GVariant *
+call_haled (const Options *options, const char *iface, const char *method, GVariant *params,
+            const char *reply_type, int *out_exit)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  GVariant *reply;
+
+  bus = g_bus_get_sync (options->user ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, &error);
+  if (bus == NULL)
+    {
+      g_printerr (_ ("Could not connect to the %s: %s\n"), bus_description (options),
+                  error->message);
+      *out_exit = EXIT_NOT_RUNNING;
+      return NULL;
+    }
+  reply = g_dbus_connection_call_sync (bus, HALE_DBUS_NAME, HALE_DBUS_PATH, iface, method, params,
+                                       G_VARIANT_TYPE (reply_type), G_DBUS_CALL_FLAGS_NONE,
+                                       CALL_TIMEOUT_MSEC, NULL, &error);
+  if (reply != NULL)
+    return reply;
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN)
+      || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_printerr (_ ("haled is not running on the %s (%s not found)\n"), bus_description (options),
+                  HALE_DBUS_NAME);
+      *out_exit = EXIT_NOT_RUNNING;
+      return NULL;
+    }
+  g_dbus_error_strip_remote_error (error);
+  g_printerr (_ ("Could not ask haled: %s\n"), error->message);
+  *out_exit = EXIT_FAILED;
+  return NULL;
+}
+
+/* "2026-11-21 06:04:40 UTC (3m 20s ago)", or "never". */
+static char *
+format_when (guint64 usec)
+{
+  g_autoptr (GDateTime) dt = NULL;
+  g_autofree char *date = NULL;
+  gint64 ago;
+
+  if (usec == 0)
+    return g_strdup (_ ("never"));
+  dt = g_date_time_new_from_unix_utc ((gint64)(usec / G_USEC_PER_SEC));
+  if (dt == NULL)
+    return g_strdup ("?");
+  date = g_date_time_format (dt, "%Y-%m-%d %H:%M:%S UTC");
+  ago = MAX (0, (g_get_real_time () - (gint64)usec) / G_USEC_PER_SEC);
+  return g_strdup_printf (_ ("%s (%" G_GINT64_FORMAT "m %02" G_GINT64_FORMAT "s ago)"), date,
+                          ago / 60, ago % 60);
+}
+
+static void
+print_variant_json (GVariant *value)
+{
+  g_autoptr (JsonNode) node = json_gvariant_serialize (value);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, isatty (STDOUT_FILENO));
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+static int
+command_degraded (const Options *options)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) props = NULL;
+  g_autofree char *connectivity = NULL;
+  g_autofree char *entered = NULL;
+  g_autofree char *last = NULL;
+  g_autofree char *word = NULL;
+  gboolean active = FALSE;
+  guint64 entered_at = 0, last_successful = 0;
+  int exit_status = EXIT_OK;
+
+  reply = call_haled (options, "org.freedesktop.DBus.Properties", "GetAll",
+                      g_variant_new ("(s)", HALE_DBUS_IFACE_DEGRADED), "(a{sv})", &exit_status);
+  if (reply == NULL)
+    return exit_status;
+  props = g_variant_get_child_value (reply, 0);
+  if (!g_variant_lookup (props, "Active", "b", &active)
+      || !g_variant_lookup (props, "EnteredAt", "t", &entered_at)
+      || !g_variant_lookup (props, "Connectivity", "s", &connectivity)
+      || !g_variant_lookup (props, "LastSuccessful", "t", &last_successful))
+    {
+      g_printerr (_ ("haled answered without the Degraded properties\n"));
+      return EXIT_FAILED;
+    }
+  if (options->json)
+    {
+      print_variant_json (props);
+      return EXIT_OK;
+    }
+
+  entered = format_when (entered_at);
+  last = format_when (last_successful);
+  word = sanitize (connectivity);
+  g_print ("%-18s", _ ("Degraded mode:"));
+  print_cell (options, active ? _ ("active") : _ ("inactive"),
+              active ? status_color ("degraded") : status_color ("healthy"), 0);
+  if (active)
+    g_print (_ (", since %s"), entered);
+  g_print ("\n%-18s", _ ("Connectivity:"));
+  print_cell (options, word,
+              g_str_equal (word, "offline") ? status_color ("critical") : status_color (word), 0);
+  g_print ("\n%-18s%s\n", _ ("All answered:"), last);
+  return EXIT_OK;
+}
+
+static int
+command_endpoints (const Options *options)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) endpoints = NULL;
+  GVariantIter iter;
+  const char *name;
+  GVariant *dict;
+  int exit_status = EXIT_OK;
+
+  reply = call_haled (options, HALE_DBUS_IFACE_DEGRADED, "GetEndpoints", NULL, "(a{sa{sv}})",
+                      &exit_status);
+  if (reply == NULL)
+    return exit_status;
+  endpoints = g_variant_get_child_value (reply, 0);
+  if (options->json)
+    {
+      print_variant_json (endpoints);
+      return EXIT_OK;
+    }
+  if (g_variant_n_children (endpoints) == 0)
+    {
+      g_print (_ ("No endpoints configured ([Endpoint NAME] groups in hale.conf).\n"));
+      return EXIT_OK;
+    }
+
+  g_print ("%-20s %-9s %-8s %5s %9s %5s  %s\n", _ ("ENDPOINT"), _ ("STATUS"), _ ("CRITICAL"),
+           _ ("HTTP"), _ ("DURATION"), _ ("QOS"), _ ("MESSAGE"));
+  g_variant_iter_init (&iter, endpoints);
+  while (g_variant_iter_next (&iter, "{&s@a{sv}}", &name, &dict))
+    {
+      g_autofree char *safe_name = sanitize (name);
+      g_autofree char *status = NULL;
+      g_autofree char *message = NULL;
+      g_autofree char *safe_message = NULL;
+      g_autofree char *duration_text = NULL;
+      gboolean critical = FALSE;
+      guint32 http = 0;
+      double duration = -1, qos = 0;
+
+      g_variant_lookup (dict, "status", "s", &status);
+      g_variant_lookup (dict, "message", "s", &message);
+      g_variant_lookup (dict, "critical", "b", &critical);
+      g_variant_lookup (dict, "http_status", "u", &http);
+      g_variant_lookup (dict, "qos", "d", &qos);
+      if (g_variant_lookup (dict, "duration_seconds", "d", &duration))
+        duration_text = g_strdup_printf ("%.0f ms", duration * 1000);
+      safe_message = sanitize (message);
+      g_free (status);
+      status = sanitize (status);
+
+      g_print ("%-20s ", safe_name);
+      print_cell (options, status, status_color (status), 9);
+      g_print (" %-8s %5u %9s %5.2f  %s\n", critical ? _ ("yes") : _ ("no"), http,
+               duration_text ? duration_text : "-", qos, safe_message);
+      g_variant_unref (dict);
+    }
+  return EXIT_OK;
+}
+
 static gboolean
 want_color (void)
 {
@@ -307,6 +485,8 @@ main (int argc, char **argv)
                                    "\n"
                                    "Commands:\n"
                                    "  status    Show the overall status and every check (default)\n"
+                                   "  degraded  Show degraded mode and the connectivity state\n"
+                                   "  endpoints Show the latest probe of every endpoint\n"
                                    "  help      Show this help"));
   g_option_context_set_description (
       context, _ ("Exit status:\n"
@@ -337,7 +517,8 @@ main (int argc, char **argv)
       g_print ("%s", help);
       return EXIT_OK;
     }
-  if (!g_str_equal (command, "status"))
+  if (!g_str_equal (command, "status") && !g_str_equal (command, "degraded")
+      && !g_str_equal (command, "endpoints"))
     {
       g_printerr (_ ("Unknown command “%s”\n"), command);
       g_printerr (_ ("Try “%s --help” for more information.\n"), g_get_prgname ());
@@ -345,10 +526,14 @@ main (int argc, char **argv)
     }
   if (argc > 2)
     {
-      g_printerr (_ ("“status” takes no arguments, got “%s”\n"), argv[2]);
+      g_printerr (_ ("“%s” takes no arguments, got “%s”\n"), command, argv[2]);
       return EXIT_USAGE;
     }
 
   options.color = want_color ();
+  if (g_str_equal (command, "degraded"))
+    return command_degraded (&options);
+  if (g_str_equal (command, "endpoints"))
+    return command_endpoints (&options);
   return command_status (&options);
 }

@@ -614,6 +614,103 @@ has (GPtrArray *list, const char *name)
   return FALSE;
 }
 
+typedef struct
+{
+  gboolean done;
+  int status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+on_communicated (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (GBytes) out = NULL;
+  g_autoptr (GBytes) err = NULL;
+
+  g_subprocess_communicate_finish (G_SUBPROCESS (source), res, &out, &err, &error);
+  g_assert_no_error (error);
+  /* Empty output is a NULL data pointer. */
+  run->out = g_strndup (g_bytes_get_size (out) ? g_bytes_get_data (out, NULL) : "",
+                        g_bytes_get_size (out));
+  run->err = g_strndup (g_bytes_get_size (err) ? g_bytes_get_data (err, NULL) : "",
+                        g_bytes_get_size (err));
+  run->status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
+  run->done = TRUE;
+}
+
+/* halectl --user ARGS..., without blocking the loop that answers it.
+ * FALSE when halectl was not built (run outside meson test). */
+static gboolean
+halectl (Run *run, const char *arg1, const char *arg2)
+{
+  const char *path = g_getenv ("HALE_HALECTL");
+  const char *argv[] = { path, "--user", arg1, arg2, NULL };
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+
+  memset (run, 0, sizeof *run);
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+    return FALSE;
+  launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_async (process, NULL, NULL, on_communicated, run);
+  WAIT_UNTIL (run->done);
+  return TRUE;
+}
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
+}
+
+/* What an operator types while the CA is away. */
+static void
+check_halectl_degraded (void)
+{
+  Run run;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *ca;
+
+  if (!halectl (&run, "degraded", NULL))
+    {
+      g_test_message ("halectl not built (HALE_HALECTL unset): its commands not checked");
+      return;
+    }
+  g_test_message ("halectl degraded: %s", run.out);
+  g_assert_cmpstr (run.err, ==, "");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "Degraded mode:    active, since "));
+  g_assert_nonnull (strstr (run.out, "Connectivity:     offline"));
+  run_clear (&run);
+
+  halectl (&run, "endpoints", NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "ENDPOINT"));
+  g_assert_nonnull (strstr (run.out, "critical endpoint fails: http status 503"));
+  g_assert_nonnull (strstr (run.out, "idp "));
+  run_clear (&run);
+
+  halectl (&run, "--json", "endpoints");
+  g_assert_cmpint (run.status, ==, 0);
+  json_parser_load_from_data (parser, run.out, -1, &error);
+  g_assert_no_error (error);
+  ca = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "ca");
+  g_assert_cmpstr (json_object_get_string_member (ca, "reason"), ==, "http status 503");
+  g_assert_true (json_object_get_boolean_member (ca, "cached"));
+  run_clear (&run);
+}
+
 static void
 on_acquired (HaleDbus *dbus, gboolean *acquired)
 {
@@ -693,6 +790,7 @@ test_dbus (Fixture *f, gconstpointer data)
     g_assert_true (g_variant_lookup (ca, "cached", "b", &cached));
     g_assert_true (cached);
   }
+  check_halectl_degraded ();
 
   set_down (f, "/ca", FALSE);
   WAIT_UNTIL (has (seen.signals, "Exited") && has (seen.signals, "RecheckRequested"));
