@@ -411,6 +411,7 @@ command_endpoints (const Options *options)
   while (g_variant_iter_next (&iter, "{&s@a{sv}}", &name, &dict))
     {
       g_autofree char *safe_name = sanitize (name);
+      g_autofree char *raw_status = NULL;
       g_autofree char *status = NULL;
       g_autofree char *message = NULL;
       g_autofree char *safe_message = NULL;
@@ -419,7 +420,7 @@ command_endpoints (const Options *options)
       guint32 http = 0;
       double duration = -1, qos = 0;
 
-      g_variant_lookup (dict, "status", "s", &status);
+      g_variant_lookup (dict, "status", "s", &raw_status);
       g_variant_lookup (dict, "message", "s", &message);
       g_variant_lookup (dict, "critical", "b", &critical);
       g_variant_lookup (dict, "http_status", "u", &http);
@@ -427,8 +428,7 @@ command_endpoints (const Options *options)
       if (g_variant_lookup (dict, "duration_seconds", "d", &duration))
         duration_text = g_strdup_printf ("%.0f ms", duration * 1000);
       safe_message = sanitize (message);
-      g_free (status);
-      status = sanitize (status);
+      status = sanitize (raw_status);
 
       g_print ("%-20s ", safe_name);
       print_cell (options, status, status_color (status), 9);

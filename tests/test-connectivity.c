@@ -695,6 +695,7 @@ check_halectl_degraded (void)
   run_clear (&run);
 
   halectl (&run, "endpoints", NULL);
+  g_assert_cmpstr (run.err, ==, "");
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, "ENDPOINT"));
   g_assert_nonnull (strstr (run.out, "critical endpoint fails: http status 503"));
@@ -702,6 +703,7 @@ check_halectl_degraded (void)
   run_clear (&run);
 
   halectl (&run, "--json", "endpoints");
+  g_assert_cmpstr (run.err, ==, "");
   g_assert_cmpint (run.status, ==, 0);
   json_parser_load_from_data (parser, run.out, -1, &error);
   g_assert_no_error (error);
