@@ -448,12 +448,15 @@ class Hale:
 
     # D-Bus
     def busctl(self, *args, check_rc=True):
+        """busctl --user ARGS: its stdout, or (check_rc=False) the
+        CompletedProcess."""
         r = subprocess.run(["busctl", "--user"] + list(args), env=self.env(),
                            capture_output=True, text=True, timeout=30)
         if check_rc:
             check(r.returncode == 0, "busctl %s failed (%d): %s%s"
                   % (" ".join(args), r.returncode, r.stderr, self._stderr_for_failure()))
-        return r.stdout
+            return r.stdout
+        return r
 
     def get_property(self, name, iface=IFACE_HEALTH):
         """The property's value, decoded from busctl --json=short."""

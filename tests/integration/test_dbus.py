@@ -4,7 +4,10 @@ tells the same story as HTTP."""
 
 import json
 import os
+import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import halectx  # noqa: E402
@@ -76,8 +79,11 @@ def test_get_report_equals_http():
             check_equal(without_timestamps(bus), without_timestamps(http),
                         "GetReport(%r) vs GET %s" % (section, path))
         # A bad section is a D-Bus error, not a crash.
-        out = h.busctl("call", BUS_NAME, OBJECT_PATH, IFACE_HEALTH, "GetReport", "s",
-                       "no-such-section", check_rc=False)
+        r = h.busctl("call", BUS_NAME, OBJECT_PATH, IFACE_HEALTH, "GetReport", "s",
+                     "no-such-section", check_rc=False)
+        check(r.returncode != 0 and "no-such-section" in r.stderr,
+              "GetReport('no-such-section'): exit %d, %r%r" % (r.returncode, r.stdout, r.stderr))
+        log("GetReport('no-such-section'): " + r.stderr.strip())
         check(h.haled.poll() is None, "haled died on GetReport('no-such-section')")
         h.stop_haled()
 
@@ -102,5 +108,82 @@ def test_halectl():
         check_equal(r.returncode, 3, "halectl status with no haled (stderr: %s)" % r.stderr)
 
 
+class Monitor:
+    """busctl monitor on the private bus: every message, parsed."""
+
+    def __init__(self, h):
+        self.proc = subprocess.Popen(["busctl", "--user", "monitor", "--json=short"],
+                                     env=h.env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.messages = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                m = json.loads(line)
+            except ValueError:
+                continue
+            with self.lock:
+                self.messages.append((time.monotonic(), m))
+
+    def signals(self, interface, member):
+        with self.lock:
+            return [(t, m["payload"]["data"]) for t, m in self.messages
+                    if m.get("type") == "signal" and m.get("interface") == interface
+                    and m.get("member") == member and m.get("path") == OBJECT_PATH]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+def test_status_changed_signals():
+    """A desktop applet watching the bus hears a certificate go critical
+    and come back: StatusChanged and PropertiesChanged, without polling."""
+    with halectx.Hale(P, "dbus-signals") as h:
+        staging = os.path.join(h.tmp, "staging")
+        os.mkdir(staging)
+        cert = h.mkcert("current.pem", "6f7a8b01", days=2)
+        critical = h.mkcert("critical.pem", "6f7a8b02", days=1, directory=staging)
+        healthy = h.mkcert("healthy.pem", "6f7a8b03", days=90, directory=staging)
+        mon = Monitor(h)
+        try:
+            h.start_haled(lambda: h.config_text([("current", cert, "72h", "36h")]))
+            check_equal(h.get_property("Status"), "degraded", "Status with 2 days left")
+            for src, want in ((critical, ["degraded", "unhealthy"]),
+                              (healthy, ["unhealthy", "healthy"])):
+                t0 = time.monotonic()
+                os.rename(src, cert)
+
+                def heard():
+                    return [x for x in mon.signals(IFACE_HEALTH, "StatusChanged")
+                            if x[1] == want and x[0] >= t0]
+
+                found, _ = halectx.wait_until(heard, 5, "StatusChanged%r" % (want,),
+                                              on_timeout=h.stderr_text)
+                t = found[0][0]
+                log("StatusChanged%r %.3f s after the rename" % (want, t - t0))
+
+                # GDBus sends PropertiesChanged from an idle: it may come
+                # a moment after StatusChanged.
+                def status_properties_changed():
+                    return [m[1]["Status"]["data"] for tt, m in
+                            mon.signals("org.freedesktop.DBus.Properties", "PropertiesChanged")
+                            if tt >= t0 and m[0] == IFACE_HEALTH and "Status" in m[1]
+                            and m[1]["Status"]["data"] == want[1]]
+
+                halectx.wait_until(status_properties_changed, 5,
+                                   "PropertiesChanged with Status=%s" % want[1],
+                                   on_timeout=h.stderr_text)
+                check_equal(h.get_property("Status"), want[1], "Status property")
+            h.stop_haled()
+        finally:
+            mon.close()
+
+
 if __name__ == "__main__":
-    halectx.run([test_introspect, test_get_report_equals_http, test_halectl])
+    halectx.run([test_introspect, test_get_report_equals_http, test_halectl,
+                 test_status_changed_signals])

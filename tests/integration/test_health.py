@@ -3,6 +3,7 @@
 see them: shape, status codes, thresholds, broken certificate files."""
 
 import os
+import socket
 import sys
 import time
 
@@ -142,6 +143,51 @@ def test_missing_and_garbage_files():
         h.stop_haled()
 
 
+def raw_request(port, data, timeout=5.0):
+    """Sends @data as is and returns the status line (b"" when the server
+    closed without answering)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        answer = b""
+        while True:
+            try:
+                chunk = s.recv(4096)
+            except ConnectionResetError:  # it closed before reading it all
+                break
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n", 1)[0]
+
+
+def test_bad_requests():
+    """Nothing a client sends crashes or stalls haled: garbage gets a 4xx
+    (or the connection closed), and /health answers right after."""
+    with halectx.Hale(P, "health-bad-requests") as h:
+        cert = h.mkcert("current.pem", "4d5e6f7a", days=90)
+        h.start_haled(lambda: h.config_text([("current", cert)]))
+        for data in (b"GARBAGE\r\n\r\n",
+                     b"GET /health HTTP/9.9\r\n\r\n",
+                     b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+                     b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                     b"\x00\xff\xfe" * 100):
+            line = raw_request(h.health_port, data)
+            log("%r... -> %r" % (data[:24], line))
+            check(line == b"" or line.split()[1:2] and line.split()[1].startswith(b"4")
+                  or line.split()[1:2] == [b"505"],
+                  "%r... answered %r, want a 4xx" % (data[:30], line))
+            h.http_json("/health", 200)
+        status, _, _ = h.http_get("/health?verbose=1")
+        check_equal(status, 200, "GET /health?verbose=1")
+        status, headers, body = h.http_get("/health", method="HEAD")
+        check_equal((status, body), (200, b""), "HEAD /health")
+        h.stop_haled()
+
+
 if __name__ == "__main__":
     halectx.run([test_healthy, test_warning_is_degraded, test_critical_is_unhealthy,
-                 test_missing_and_garbage_files])
+                 test_missing_and_garbage_files, test_bad_requests])
