@@ -5,12 +5,13 @@ running one stays; a valid one is applied."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import halectx  # noqa: E402
-from halectx import check, check_equal, find_series, log, one_value  # noqa: E402
+from halectx import check, check_equal, fail, find_series, log, one_value  # noqa: E402
 
 P = halectx.require("haled", "mkcert", "dbus-daemon", "busctl")
 
@@ -30,7 +31,11 @@ def test_broken_then_good_config():
 
         # An unknown key: rejected, logged with the file, group and key.
         h.allowed_warnings = [r"rejected", r"SIGHUP", r"NoSuchKey", re.escape(h.config_path)]
+        # It also moves the listeners, which must not happen either.
+        h.pick_ports()
+        new_ports = (h.metrics_port, h.health_port)
         h.write_config(good() + "NoSuchKey=1\n")  # inside [Certificate current]
+        h.metrics_port, h.health_port = ports
         stderr_before = len(h.stderr_text())
         h.signal(signal.SIGHUP)
         _, took = halectx.wait_until(lambda: reload_ok(h) == 0, 5,
@@ -42,8 +47,14 @@ def test_broken_then_good_config():
         check("NoSuchKey" in why and "Certificate current" in why,
               "haled did not say which key was wrong:\n" + why)
         log("haled said:\n" + why.strip())
-        # Still the old configuration, on the same ports.
-        check_equal((h.metrics_port, h.health_port), ports, "ports")
+        # Still the old configuration, on the same ports, and nothing on
+        # the ones the rejected file named.
+        for port in new_ports:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                fail("haled listens on %d, from the rejected configuration" % port)
+            except ConnectionRefusedError:
+                pass
         parsed = h.metrics()
         check_equal({s[1]["type"] for s in find_series(parsed, "hale_certificate_expiry_seconds")},
                     {"current"}, "certificates served after the rejected reload")
@@ -78,6 +89,50 @@ def test_broken_then_good_config():
         h.stop_haled()
 
 
+def test_listeners_move_or_stay():
+    """A reload that moves the listeners to a taken port is rejected whole
+    (the old ones serve on); one that moves them to free ports is applied
+    and the old ports close."""
+    with halectx.Hale(P, "sighup-ports") as h:
+        cert = h.mkcert("current.pem", "7a8b9c10", days=90)
+        h.start_haled(lambda: h.config_text([("current", cert)]))
+        old = (h.metrics_port, h.health_port)
+
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        try:
+            h.allowed_warnings = [r"rejected", r"SIGHUP", r"127\.0\.0\.1", r"[Aa]ddress"]
+            h.metrics_port = taken.getsockname()[1]
+            h.write_config(h.config_text([("current", cert)]))
+            h.metrics_port, h.health_port = old
+            h.signal(signal.SIGHUP)
+            _, took = halectx.wait_until(lambda: reload_ok(h) == 0, 5,
+                                         "the reload onto a taken port to be rejected",
+                                         on_timeout=h.stderr_text)
+            log("reload onto a taken port rejected after %.3f s" % took)
+            h.http_json("/health", 200)
+        finally:
+            taken.close()
+
+        h.pick_ports()
+        h.write_config(h.config_text([("current", cert)]))
+        h.signal(signal.SIGHUP)
+        _, took = halectx.wait_until(lambda: h.http_answers(), 5,
+                                     "/metrics on the new port after SIGHUP",
+                                     on_timeout=h.stderr_text)
+        log("listeners moved %.3f s after SIGHUP" % took)
+        check_equal(reload_ok(h), 1, "hale_config_last_reload_successful after moving")
+        h.http_json("/health", 200)
+        for port in old:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                fail("haled still listens on the old port %d" % port)
+            except ConnectionRefusedError:
+                pass
+        h.stop_haled()
+
+
 def test_check_config():
     with halectx.Hale(P, "check-config") as h:
         cert = h.mkcert("current.pem", "7a8b9c0f", days=90)
@@ -108,4 +163,4 @@ def test_check_config():
 
 
 if __name__ == "__main__":
-    halectx.run([test_broken_then_good_config, test_check_config])
+    halectx.run([test_broken_then_good_config, test_listeners_move_or_stay, test_check_config])
