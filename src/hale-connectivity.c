@@ -1,8 +1,9 @@
 /* hale-connectivity.c: endpoint rounds, the connectivity state and
  * degraded mode.
  *
- * Probes run on their own: the state is worked out again each time any
- * probe ends, from the latest result of every endpoint, so a slow target
+ * Probes run on their own: the state is worked out again each time
+ * probes end (once per main loop iteration in which any did), from the
+ * latest result of every endpoint, so a slow target
  * delays nothing but its own result. An endpoint not probed yet counts
  * as answering (there is nothing against it); the clock of the threshold
  * starts at the last moment all endpoints answered, or when the
@@ -68,6 +69,7 @@ struct _HaleConnectivity
   GSource *round_timer;
   GSource *threshold_timer;
   guint recheck_idle;
+  guint evaluate_idle;
 
   HaleConnectivityState conn_state;
   gboolean degraded;
@@ -117,6 +119,8 @@ static guint signals[N_SIGNALS];
 
 static void
 evaluate (HaleConnectivity *self);
+static void
+schedule_evaluate (HaleConnectivity *self);
 
 const char *
 hale_connectivity_state_to_string (HaleConnectivityState state)
@@ -408,7 +412,7 @@ probed (GObject *source, GAsyncResult *res, gpointer user_data)
   g_object_ref (self);
   record (self, e, result);
   g_signal_emit (self, signals[SIGNAL_ENDPOINT_PROBED], 0, e->name, e->last);
-  evaluate (self);
+  schedule_evaluate (self);
   g_object_unref (self);
   endpoint_unref (e);
 }
@@ -714,6 +718,25 @@ evaluate (HaleConnectivity *self)
     publish_connectivity (self, now);
 }
 
+static gboolean
+evaluate_idle (gpointer user_data)
+{
+  HaleConnectivity *self = user_data;
+
+  self->evaluate_idle = 0;
+  evaluate (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Probes that end in one main loop iteration (a round of a thousand
+ * ends in bursts) are weighed together, once. */
+static void
+schedule_evaluate (HaleConnectivity *self)
+{
+  if (self->evaluate_idle == 0)
+    self->evaluate_idle = g_idle_add_full (G_PRIORITY_DEFAULT, evaluate_idle, self, NULL);
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 static Endpoint *
@@ -798,6 +821,11 @@ hale_connectivity_stop (HaleConnectivity *self)
     {
       g_source_remove (self->recheck_idle);
       self->recheck_idle = 0;
+    }
+  if (self->evaluate_idle != 0)
+    {
+      g_source_remove (self->evaluate_idle);
+      self->evaluate_idle = 0;
     }
   for (guint i = 0; i < self->endpoints->len; i++)
     {

@@ -4,15 +4,24 @@
  * "Connection: close" so libsoup keeps no idle socket afterwards): a
  * kept-alive connection would hide a broken TLS or DNS. The whole probe,
  * from resolving the name to the end of the body, is bounded by one
- * timer that cancels it; the body is read and thrown away, at most
+ * deadline that cancels it (one timer for all probes: a source per probe
+ * would make every main loop iteration walk a thousand of them); the
+ * body is read and thrown away, at most
  * HALE_PROBE_BODY_CAP bytes, so a target that streams forever costs a
  * fixed amount of memory and time.
  *
- * One SoupSession serves every probe verified against the system's CAs;
- * each distinct CAFile gets its own session with a GTlsFileDatabase,
- * kept until the file changes. Probes go directly to the target, never
- * through a proxy (as blackbox_exporter's http prober does unless told
- * otherwise): what is probed is the path hale's host has to the target.
+ * Probes verified against the system's CAs share a pool of SoupSessions;
+ * each distinct CAFile gets a pool of its own whose sessions carry a
+ * GTlsFileDatabase, kept until the file changes. A pool rather than one
+ * session because libsoup 3.2 looks a message up in its session's queue
+ * by walking it: with a thousand probes in one session every step of
+ * every probe walks a thousand entries, and a round costs O(n^2) (4.5 ms
+ * of CPU per probe at 1,000 endpoints, and timeouts). Lanes of at most
+ * LANE_DEPTH probes keep that walk short.
+ *
+ * Probes go directly to the target, never through a proxy (as
+ * blackbox_exporter's http prober does unless told otherwise): what is
+ * probed is the path hale's host has to the target.
  *
  * Failure reasons are short, stable words an operator can grep for and
  * alert on; docs/connectivity.md lists them.
@@ -30,33 +39,46 @@
 #define HALE_PROBE_READ_SIZE (16 * 1024)
 #define HALE_PROBE_DEFAULT_TIMEOUT (10 * G_USEC_PER_SEC)
 
-/* libsoup queues requests past these; endpoints are few in practice,
- * but a round of a thousand must not be serialised two at a time. */
-#define HALE_PROBE_MAX_CONNS 1024
+/* Probes in flight per session before another session is opened, and
+ * sessions per pool before lanes take more (see above). */
+#define LANE_DEPTH 16
+#define MAX_LANES 128
 
 typedef struct
 {
   SoupSession *session;
-  gint64 mtime; /* of the CA file when its database was read */
-} CaSession;
+  guint in_flight;
+} Lane;
+
+typedef struct
+{
+  GPtrArray *lanes;       /* Lane, shared with the probes using them */
+  GTlsDatabase *database; /* NULL: the system's CAs */
+  gint64 mtime;           /* of the CA file when its database was read */
+} Pool;
 
 struct _HaleProber
 {
   GObject parent_instance;
 
-  SoupSession *session;    /* system CAs */
-  GHashTable *ca_sessions; /* CA file path -> CaSession */
+  Pool *system;      /* system CAs */
+  GHashTable *pools; /* CA file path -> Pool */
+
+  GSequence *deadlines; /* Probe, borrowed, by deadline */
+  GSource *deadline_timer;
 };
 
 G_DEFINE_TYPE (HaleProber, hale_prober, G_TYPE_OBJECT)
 
 typedef struct
 {
+  Lane *lane;
   SoupMessage *msg;
   GCancellable *cancellable; /* ours: cancelled by the timer or the caller's */
   GCancellable *caller;
   gulong caller_handler;
-  GSource *timer;
+  GSequenceIter *deadline_iter; /* NULL once off the deadline list */
+  gint64 deadline;              /* monotonic */
   gboolean timed_out;
   gboolean capped;
   GInputStream *body;
@@ -76,15 +98,17 @@ probe_free (gpointer data)
 
   if (p->caller_handler != 0)
     g_cancellable_disconnect (p->caller, p->caller_handler);
-  if (p->timer != NULL)
-    {
-      g_source_destroy (p->timer);
-      g_source_unref (p->timer);
-    }
+  if (p->deadline_iter != NULL)
+    g_sequence_remove (p->deadline_iter);
   g_clear_object (&p->caller);
   g_clear_object (&p->cancellable);
   g_clear_object (&p->body);
   g_clear_object (&p->msg);
+  if (p->lane != NULL)
+    {
+      p->lane->in_flight--;
+      g_rc_box_release (p->lane);
+    }
   g_free (p->buffer);
   g_clear_pointer (&p->result, hale_probe_result_free);
   g_free (p);
@@ -237,10 +261,10 @@ probe_complete (GTask *task, const GError *error)
 
   /* Stop the timer and drop the link to the caller now: the task's data
    * lives until its callback returns. */
-  if (p->timer != NULL)
+  if (p->deadline_iter != NULL)
     {
-      g_source_destroy (p->timer);
-      g_clear_pointer (&p->timer, g_source_unref);
+      g_sequence_remove (p->deadline_iter);
+      p->deadline_iter = NULL;
     }
   g_task_return_pointer (task, g_steal_pointer (&p->result),
                          (GDestroyNotify)hale_probe_result_free);
@@ -305,14 +329,62 @@ sent (GObject *source, GAsyncResult *res, gpointer user_data)
                              p->cancellable, body_read, task);
 }
 
-static gboolean
-timer_fired (gpointer user_data)
+static gint
+compare_deadline (gconstpointer a, gconstpointer b, gpointer user_data)
 {
-  Probe *p = user_data;
+  const Probe *pa = a, *pb = b;
 
-  p->timed_out = TRUE;
-  g_cancellable_cancel (p->cancellable);
-  return G_SOURCE_REMOVE;
+  return pa->deadline < pb->deadline ? -1 : pa->deadline > pb->deadline ? 1 : 0;
+}
+
+/* A source that is only a ready time (a GTimeoutSource would reset it
+ * after each dispatch). */
+static gboolean
+deadline_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs deadline_source_funcs = {
+  .dispatch = deadline_dispatch,
+};
+
+static void
+deadline_rearm (HaleProber *self)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (self->deadlines);
+
+  if (g_sequence_iter_is_end (first))
+    g_source_set_ready_time (self->deadline_timer, -1);
+  else
+    g_source_set_ready_time (self->deadline_timer, ((Probe *)g_sequence_get (first))->deadline);
+}
+
+/* Cancels every probe whose time is up. Cancelling completes nothing at
+ * once (the callbacks come from the main loop), so the list is stable. */
+static gboolean
+deadline_due (gpointer user_data)
+{
+  HaleProber *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  for (;;)
+    {
+      GSequenceIter *first = g_sequence_get_begin_iter (self->deadlines);
+      Probe *p;
+
+      if (g_sequence_iter_is_end (first))
+        break;
+      p = g_sequence_get (first);
+      if (p->deadline > now)
+        break;
+      g_sequence_remove (first);
+      p->deadline_iter = NULL;
+      p->timed_out = TRUE;
+      g_cancellable_cancel (p->cancellable);
+    }
+  deadline_rearm (self);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -337,22 +409,72 @@ accept_certificate (SoupMessage *msg, GTlsCertificate *certificate, GTlsCertific
 /* ---- sessions ----------------------------------------------------------- */
 
 static SoupSession *
-session_new (void)
+session_new (GTlsDatabase *database)
 {
   g_autofree char *agent = g_strdup_printf ("haled/%s", PACKAGE_VERSION);
+  SoupSession *session = g_object_new (
+      SOUP_TYPE_SESSION, "max-conns", LANE_DEPTH * 4, "max-conns-per-host", LANE_DEPTH * 4,
+      "user-agent", agent, "proxy-resolver", NULL, "timeout", 0, "idle-timeout", 0, NULL);
 
-  return g_object_new (SOUP_TYPE_SESSION, "max-conns", HALE_PROBE_MAX_CONNS, "max-conns-per-host",
-                       HALE_PROBE_MAX_CONNS, "user-agent", agent, "proxy-resolver", NULL, "timeout",
-                       0, "idle-timeout", 0, NULL);
+  if (database != NULL)
+    soup_session_set_tls_database (session, database);
+  return session;
 }
 
 static void
-ca_session_free (gpointer data)
+lane_clear (gpointer data)
 {
-  CaSession *cs = data;
+  Lane *lane = data;
 
-  g_object_unref (cs->session);
-  g_free (cs);
+  g_object_unref (lane->session);
+}
+
+static void
+lane_release (gpointer data)
+{
+  g_rc_box_release_full (data, lane_clear);
+}
+
+static Pool *
+pool_new (GTlsDatabase *database, gint64 mtime)
+{
+  Pool *pool = g_new0 (Pool, 1);
+
+  pool->lanes = g_ptr_array_new_with_free_func (lane_release);
+  pool->database = database != NULL ? g_object_ref (database) : NULL;
+  pool->mtime = mtime;
+  return pool;
+}
+
+static void
+pool_free (gpointer data)
+{
+  Pool *pool = data;
+
+  g_ptr_array_unref (pool->lanes);
+  g_clear_object (&pool->database);
+  g_free (pool);
+}
+
+/* The least busy lane, or a new one when all are LANE_DEPTH deep. */
+static Lane *
+pool_pick (Pool *pool)
+{
+  Lane *best = NULL;
+
+  for (guint i = 0; i < pool->lanes->len; i++)
+    {
+      Lane *lane = g_ptr_array_index (pool->lanes, i);
+      if (best == NULL || lane->in_flight < best->in_flight)
+        best = lane;
+    }
+  if (best == NULL || (best->in_flight >= LANE_DEPTH && pool->lanes->len < MAX_LANES))
+    {
+      best = g_rc_box_new0 (Lane);
+      best->session = session_new (pool->database);
+      g_ptr_array_add (pool->lanes, best);
+    }
+  return best;
 }
 
 static gint64
@@ -365,37 +487,35 @@ file_mtime (const char *path)
   return (gint64)st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 }
 
-/* The session for @ca_file, made or remade when the file changed. A
- * stat per probe is cheap next to a TCP handshake. */
-static SoupSession *
-session_for (HaleProber *self, const char *ca_file, char **out_reason)
+/* The pool for @ca_file, made or remade when the file changed. A stat
+ * per probe is cheap next to a TCP handshake. */
+static Pool *
+pool_for (HaleProber *self, const char *ca_file, char **out_reason)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GTlsDatabase) database = NULL;
-  CaSession *cs;
+  Pool *pool;
   gint64 mtime;
 
   if (ca_file == NULL)
-    return self->session;
+    return self->system;
 
   mtime = file_mtime (ca_file);
-  cs = g_hash_table_lookup (self->ca_sessions, ca_file);
-  if (cs != NULL && cs->mtime == mtime && mtime >= 0)
-    return cs->session;
+  pool = g_hash_table_lookup (self->pools, ca_file);
+  if (pool != NULL && pool->mtime == mtime && mtime >= 0)
+    return pool;
 
   database = g_tls_file_database_new (ca_file, &error);
   if (database == NULL)
     {
-      g_hash_table_remove (self->ca_sessions, ca_file);
+      g_hash_table_remove (self->pools, ca_file);
       *out_reason = g_strdup_printf ("tls: cannot read CA file %s: %s", ca_file, error->message);
       return NULL;
     }
-  cs = g_new0 (CaSession, 1);
-  cs->session = session_new ();
-  cs->mtime = mtime;
-  soup_session_set_tls_database (cs->session, database);
-  g_hash_table_replace (self->ca_sessions, g_strdup (ca_file), cs);
-  return cs->session;
+  /* Probes in flight keep their lanes of the old pool. */
+  pool = pool_new (database, mtime);
+  g_hash_table_replace (self->pools, g_strdup (ca_file), pool);
+  return pool;
 }
 
 /* ---- the probe ---------------------------------------------------------- */
@@ -410,7 +530,7 @@ hale_prober_probe_async (HaleProber *self, const char *url, const HaleProbeOptio
   g_autoptr (GUri) uri = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *reason = NULL;
-  SoupSession *session;
+  Pool *pool;
   const char *scheme;
   gint64 timeout;
 
@@ -445,8 +565,8 @@ hale_prober_probe_async (HaleProber *self, const char *url, const HaleProbeOptio
     }
   g_task_set_task_data (task, p, probe_free);
 
-  session = session_for (self, options->ca_file, &reason);
-  if (session == NULL)
+  pool = pool_for (self, options->ca_file, &reason);
+  if (pool == NULL)
     {
       p->result->success = FALSE;
       p->result->reason = g_steal_pointer (&reason);
@@ -471,12 +591,15 @@ hale_prober_probe_async (HaleProber *self, const char *url, const HaleProbeOptio
     }
 
   timeout = options->timeout > 0 ? options->timeout : HALE_PROBE_DEFAULT_TIMEOUT;
-  p->timer = g_timeout_source_new (MAX (1, timeout / 1000));
-  g_source_set_callback (p->timer, timer_fired, p, NULL);
-  g_source_set_static_name (p->timer, "[hale] probe timeout");
-  g_source_attach (p->timer, g_main_context_get_thread_default ());
+  p->deadline = p->start + timeout;
+  p->deadline_iter = g_sequence_insert_sorted (self->deadlines, p, compare_deadline, NULL);
+  if (g_sequence_iter_is_begin (p->deadline_iter))
+    deadline_rearm (self);
 
-  soup_session_send_async (session, p->msg, G_PRIORITY_DEFAULT, p->cancellable, sent, task);
+  p->lane = g_rc_box_acquire (pool_pick (pool));
+  p->lane->in_flight++;
+  soup_session_send_async (p->lane->session, p->msg, G_PRIORITY_DEFAULT, p->cancellable, sent,
+                           task);
 }
 
 HaleProbeResult *
@@ -499,8 +622,11 @@ hale_prober_finalize (GObject *object)
 {
   HaleProber *self = HALE_PROBER (object);
 
-  g_hash_table_unref (self->ca_sessions);
-  g_object_unref (self->session);
+  g_hash_table_unref (self->pools);
+  pool_free (self->system);
+  g_source_destroy (self->deadline_timer);
+  g_source_unref (self->deadline_timer);
+  g_sequence_free (self->deadlines);
   G_OBJECT_CLASS (hale_prober_parent_class)->finalize (object);
 }
 
@@ -513,6 +639,12 @@ hale_prober_class_init (HaleProberClass *klass)
 static void
 hale_prober_init (HaleProber *self)
 {
-  self->session = session_new ();
-  self->ca_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, ca_session_free);
+  self->system = pool_new (NULL, 0);
+  self->deadlines = g_sequence_new (NULL);
+  self->deadline_timer = g_source_new (&deadline_source_funcs, sizeof (GSource));
+  g_source_set_ready_time (self->deadline_timer, -1);
+  g_source_set_callback (self->deadline_timer, deadline_due, self, NULL);
+  g_source_set_static_name (self->deadline_timer, "[hale] probe deadlines");
+  g_source_attach (self->deadline_timer, g_main_context_get_thread_default ());
+  self->pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, pool_free);
 }
