@@ -45,6 +45,9 @@ typedef struct
   gint64 last_success_at;  /* usec, 0: never */
   gint64 last_failure_at;
   char *last_failure_reason;
+  GVariant *url_variant;       /* cached for the details */
+  GVariant *last_success_text; /* RFC 3339 of last_success_text_at */
+  gint64 last_success_text_at;
   gboolean history[QOS_WINDOW];
   guint history_len;
   guint history_pos;
@@ -158,6 +161,8 @@ endpoint_unref (Endpoint *e)
   g_clear_object (&e->in_flight);
   hale_probe_result_free (e->last);
   g_free (e->last_failure_reason);
+  g_clear_pointer (&e->url_variant, g_variant_unref);
+  g_clear_pointer (&e->last_success_text, g_variant_unref);
   g_free (e);
 }
 
@@ -174,6 +179,7 @@ endpoint_set_config (Endpoint *e, const HaleEndpointConfig *c)
     }
   g_free (e->url);
   e->url = g_strdup (c->url);
+  g_clear_pointer (&e->url_variant, g_variant_unref);
   e->critical = c->critical;
   e->expected_status = c->expected_status;
   g_free (e->ca_file);
@@ -213,60 +219,77 @@ format_rfc3339 (gint64 usec)
   return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
 }
 
+#define ADD(b, key, format, ...)                                                                   \
+  g_variant_builder_add (b, "{sv}", key, g_variant_new (format, __VA_ARGS__))
+
 static void
-add_seconds (GVariantDict *d, const char *key, gint64 usec)
+add_seconds (GVariantBuilder *b, const char *key, gint64 usec)
 {
   if (usec >= 0)
-    g_variant_dict_insert (d, key, "d", (double)usec / G_USEC_PER_SEC);
+    ADD (b, key, "d", (double)usec / G_USEC_PER_SEC);
 }
 
-/* The details of "endpoint:NAME", also what GetEndpoints() answers. */
+/* The details of "endpoint:NAME", also what GetEndpoints() answers.
+ * Built once per probe of every endpoint, so with a builder rather than
+ * a GVariantDict (which hashes every key first). */
 static GVariant *
-endpoint_details (HaleConnectivity *self, const Endpoint *e, gint64 now)
+endpoint_details (HaleConnectivity *self, Endpoint *e, gint64 now)
 {
-  GVariantDict d;
+  GVariantBuilder b;
   const HaleProbeResult *r = e->last;
 
-  g_variant_dict_init (&d, NULL);
-  g_variant_dict_insert (&d, "url", "s", e->url);
-  g_variant_dict_insert (&d, "critical", "b", e->critical);
-  g_variant_dict_insert (&d, "probed", "b", r != NULL);
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  if (e->url_variant == NULL)
+    e->url_variant = g_variant_ref_sink (g_variant_new_string (e->url));
+  g_variant_builder_add (&b, "{sv}", "url", e->url_variant);
+  ADD (&b, "critical", "b", e->critical);
+  ADD (&b, "probed", "b", r != NULL);
   if (r != NULL)
     {
-      g_variant_dict_insert (&d, "success", "b", r->success);
-      g_variant_dict_insert (&d, "http_status", "u", r->http_status);
-      add_seconds (&d, "duration_seconds", r->duration);
-      add_seconds (&d, "dns_seconds", r->dns);
-      add_seconds (&d, "connect_seconds", r->connect);
-      add_seconds (&d, "tls_seconds", r->tls);
-      add_seconds (&d, "first_byte_seconds", r->first_byte);
+      ADD (&b, "success", "b", r->success);
+      ADD (&b, "http_status", "u", r->http_status);
+      add_seconds (&b, "duration_seconds", r->duration);
+      add_seconds (&b, "dns_seconds", r->dns);
+      add_seconds (&b, "connect_seconds", r->connect);
+      add_seconds (&b, "tls_seconds", r->tls);
+      add_seconds (&b, "first_byte_seconds", r->first_byte);
       if (r->reason != NULL)
-        g_variant_dict_insert (&d, "reason", "s", r->reason);
+        ADD (&b, "reason", "s", r->reason);
     }
-  g_variant_dict_insert (&d, "last_success_at", "x", e->last_success_at / G_USEC_PER_SEC);
+  ADD (&b, "last_success_at", "x", e->last_success_at / G_USEC_PER_SEC);
   if (e->last_success_at > 0)
     {
-      g_autofree char *text = format_rfc3339 (e->last_success_at);
-      g_variant_dict_insert (&d, "last_success", "s", text);
+      /* The same second as last time, most probes: keep its text. */
+      if (e->last_success_text == NULL
+          || e->last_success_text_at != e->last_success_at / G_USEC_PER_SEC)
+        {
+          g_autofree char *text = format_rfc3339 (e->last_success_at);
+          g_clear_pointer (&e->last_success_text, g_variant_unref);
+          e->last_success_text = g_variant_ref_sink (g_variant_new_string (text));
+          e->last_success_text_at = e->last_success_at / G_USEC_PER_SEC;
+        }
+      g_variant_builder_add (&b, "{sv}", "last_success", e->last_success_text);
     }
   if (e->last_failure_reason != NULL)
     {
-      g_variant_dict_insert (&d, "last_failure_reason", "s", e->last_failure_reason);
-      g_variant_dict_insert (&d, "last_failure_at", "x", e->last_failure_at / G_USEC_PER_SEC);
+      ADD (&b, "last_failure_reason", "s", e->last_failure_reason);
+      ADD (&b, "last_failure_at", "x", e->last_failure_at / G_USEC_PER_SEC);
     }
-  g_variant_dict_insert (&d, "qos", "d", endpoint_qos (e));
-  g_variant_dict_insert (&d, "probes", "t", e->probes);
-  g_variant_dict_insert (&d, "skipped", "t", e->skipped);
+  ADD (&b, "qos", "d", endpoint_qos (e));
+  ADD (&b, "probes", "t", e->probes);
+  ADD (&b, "skipped", "t", e->skipped);
   /* In degraded mode what hale acts on is what it learnt when the
    * endpoint last answered: say so, and how old that is. */
-  g_variant_dict_insert (&d, "cached", "b", self->degraded);
+  ADD (&b, "cached", "b", self->degraded);
   if (self->degraded)
     {
       gint64 since = e->last_success_at > 0 ? e->last_success_at : self->watch_start;
-      g_variant_dict_insert (&d, "age_seconds", "x", MAX (0, now - since) / G_USEC_PER_SEC);
+      ADD (&b, "age_seconds", "x", MAX (0, now - since) / G_USEC_PER_SEC);
     }
-  return g_variant_dict_end (&d);
+  return g_variant_builder_end (&b);
 }
+
+#undef ADD
 
 static char *
 endpoint_message (const Endpoint *e)
