@@ -591,7 +591,8 @@ test_list_keys (void)
     "Certificate.CriticalBefore", "Service.Unit",
     "Service.HealthCheck",        "Service.Timeout",
     "Service.Critical",           "Endpoint.URL",
-    "Endpoint.Critical",
+    "Endpoint.Critical",          "Monitoring.BackupKeep",
+    "Certificate.KeyPath",        "Service.ReloadOnChange",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
