@@ -11,8 +11,7 @@
 G_BEGIN_DECLS
 
 #define HALE_CONFIG_ERROR (hale_config_error_quark ())
-GQuark
-hale_config_error_quark (void);
+GQuark hale_config_error_quark (void);
 
 typedef enum
 {
@@ -59,13 +58,13 @@ typedef struct
   GStrv files;
 
   /* [Monitoring] */
-  char *metrics_listen;       /* default "127.0.0.1:9091" */
-  char *health_listen;        /* default "127.0.0.1:8081"; may equal metrics_listen */
-  char *audit_log;            /* NULL when unset */
+  char *metrics_listen; /* default "127.0.0.1:9091" */
+  char *health_listen;  /* default "127.0.0.1:8081"; may equal metrics_listen */
+  char *audit_log;      /* NULL when unset */
   guint64 audit_log_max_size; /* bytes; default 10M */
   guint audit_log_keep;       /* default 5 */
   gint64 certificate_recheck; /* usec; default 60s: catches what inotify misses */
-  guint backup_keep;          /* BackupKeep=: certificates kept per [Certificate]; default 5 */
+  guint backup_keep;          /* BackupKeep=: serials kept per [Certificate]; default 5 */
 
   /* [Network] */
   gint64 check_interval;     /* usec; default 30s */
@@ -85,8 +84,7 @@ typedef struct
 } HaleConfig;
 
 /* Built-in defaults, no certificates, services or endpoints. */
-HaleConfig *
-hale_config_new_default (void);
+HaleConfig *hale_config_new_default (void);
 
 /* Reads @path, then @path.d/\*.conf in lexical order; later files
  * override keys of earlier ones, groups accumulate. @path missing is
@@ -102,24 +100,19 @@ hale_config_new_default (void);
  * stripped of surrounding whitespace; there are no trailing comments.
  * Booleans take true/false, yes/no, on/off, 1/0. An empty AuditLog= or
  * HealthCheck= unsets the key, so a drop-in can turn it off. */
-HaleConfig *
-hale_config_load (const char *path, GError **error);
+HaleConfig *hale_config_load (const char *path, GError **error);
 
-HaleConfig *
-hale_config_ref (HaleConfig *config);
-void
-hale_config_unref (HaleConfig *config);
+HaleConfig *hale_config_ref (HaleConfig *config);
+void hale_config_unref (HaleConfig *config);
 
-const HaleCertificateConfig *
-hale_config_find_certificate (const HaleConfig *config, const char *name);
-const HaleServiceConfig *
-hale_config_find_service (const HaleConfig *config, const char *name);
+const HaleCertificateConfig *hale_config_find_certificate (const HaleConfig *config,
+                                                           const char *name);
+const HaleServiceConfig *hale_config_find_service (const HaleConfig *config, const char *name);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the
  * test that keeps the man page honest. */
-GStrv
-hale_config_list_keys (void);
+GStrv hale_config_list_keys (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleConfig, hale_config_unref)
 
