@@ -4,6 +4,8 @@
 #include "hale-test-systemd.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -26,6 +28,10 @@ struct _HaleTestSystemd
   gboolean made_booted_dir;
   GSubprocess *process;
   GDBusConnection *connection;
+  /* The manager's own cgroups (make_cgroups): their cgroup.procs files,
+   * and the directories. */
+  GPtrArray *cgroup_procs;
+  GPtrArray *cgroup_dirs;
 };
 
 static gboolean journald_made_dir;
@@ -69,6 +75,89 @@ static void
 kill_on_parent_death (gpointer user_data)
 {
   prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* Runs in the child between fork and exec: system calls only. */
+static void
+manager_child_setup (gpointer user_data)
+{
+  GPtrArray *procs = user_data;
+
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  for (guint i = 0; procs != NULL && i < procs->len; i++)
+    {
+      int fd = open (g_ptr_array_index (procs, i), O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      /* On failure it shares our cgroup: fine while it runs alone. */
+      ssize_t n = write (fd, "0", 1);
+      (void)n;
+      close (fd);
+    }
+}
+
+/* A user manager takes the cgroup it starts in as its own and makes its
+ * units' cgroups inside. Two managers started from one cgroup (two
+ * tests at once, or another worktree's) would share those, and one
+ * stopping its dbus.service would kill the other's bus. So each gets a
+ * cgroup of its own next to ours, in the hierarchies systemd tracks
+ * processes with. Where that is impossible (no cgroupfs, not root) it
+ * runs where we are. */
+static void
+make_cgroups (HaleTestSystemd *ts)
+{
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *leaf = g_path_get_basename (ts->tmpdir);
+
+  ts->cgroup_procs = g_ptr_array_new_with_free_func (g_free);
+  ts->cgroup_dirs = g_ptr_array_new_with_free_func (g_free);
+  if (!g_file_get_contents ("/proc/self/cgroup", &contents, NULL, NULL))
+    return;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *root = NULL;
+      const char *path = NULL;
+      const char *named = strstr (lines[i], ":name=systemd:");
+      g_autofree char *dir = NULL;
+
+      if (g_str_has_prefix (lines[i], "0::"))
+        {
+          path = lines[i] + 3;
+          root = g_file_test ("/sys/fs/cgroup/unified/cgroup.procs", G_FILE_TEST_EXISTS)
+                     ? "/sys/fs/cgroup/unified"
+                     : "/sys/fs/cgroup";
+        }
+      else if (named != NULL)
+        {
+          path = named + strlen (":name=systemd:");
+          root = "/sys/fs/cgroup/systemd";
+        }
+      if (root == NULL)
+        continue;
+      dir = g_build_filename (root, path, leaf, NULL);
+      if (g_mkdir (dir, 0755) < 0)
+        continue;
+      g_ptr_array_add (ts->cgroup_procs, g_build_filename (dir, "cgroup.procs", NULL));
+      g_ptr_array_add (ts->cgroup_dirs, g_steal_pointer (&dir));
+    }
+}
+
+static void
+remove_cgroups (HaleTestSystemd *ts)
+{
+  for (guint i = 0; ts->cgroup_dirs != NULL && i < ts->cgroup_dirs->len; i++)
+    {
+      /* Empty by now, but the manager may have left empty children. */
+      g_autoptr (GSubprocess) p = g_subprocess_new (
+          G_SUBPROCESS_FLAGS_STDERR_SILENCE, NULL, "find", g_ptr_array_index (ts->cgroup_dirs, i),
+          "-depth", "-type", "d", "-exec", "rmdir", "{}", ";", NULL);
+      if (p != NULL)
+        g_subprocess_wait (p, NULL, NULL);
+    }
+  g_clear_pointer (&ts->cgroup_procs, g_ptr_array_unref);
+  g_clear_pointer (&ts->cgroup_dirs, g_ptr_array_unref);
 }
 
 HaleTestSystemd *
@@ -154,7 +243,8 @@ hale_test_systemd_start (HaleTestSystemd *ts, GError **error)
   g_subprocess_launcher_set_environ (launcher, env);
   g_subprocess_launcher_set_stdout_file_path (launcher, log);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  g_subprocess_launcher_set_child_setup (launcher, kill_on_parent_death, NULL, NULL);
+  make_cgroups (ts);
+  g_subprocess_launcher_set_child_setup (launcher, manager_child_setup, ts->cgroup_procs, NULL);
   ts->process
       = g_subprocess_launcher_spawn (launcher, error, "/lib/systemd/systemd", "--user", NULL);
   if (ts->process == NULL)
@@ -295,6 +385,7 @@ hale_test_systemd_free (HaleTestSystemd *ts)
   if (ts->process != NULL)
     stop_process (ts->process, 5000);
   g_clear_object (&ts->process);
+  remove_cgroups (ts);
   if (ts->made_booted_dir)
     g_rmdir (BOOTED_DIR);
   if (ts->tmpdir != NULL)
