@@ -202,7 +202,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 
 /* @services: the [Service] groups; @CERT@ and @URL@ are replaced. */
 static void
-configure (Fixture *f, const char *services)
+reconfigure (Fixture *f, const char *services)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GString) text = g_string_new (NULL);
@@ -215,6 +215,7 @@ configure (Fixture *f, const char *services)
   g_string_replace (text, "@CERT@", f->cert_name, 0);
   g_string_replace (text, "@URL@", base_url, 0);
   g_assert_true (g_file_set_contents (f->conf, text->str, -1, NULL));
+  g_clear_pointer (&f->config, hale_config_unref);
   f->config = hale_config_load (f->conf, &error);
   g_assert_no_error (error);
 
@@ -223,7 +224,12 @@ configure (Fixture *f, const char *services)
   hale_cert_watch_configure (f->certs, f->config);
   if (ts != NULL)
     hale_reload_set_connection (f->reload, hale_test_systemd_get_connection (ts));
+}
 
+static void
+configure (Fixture *f, const char *services)
+{
+  reconfigure (f, services);
   /* The first serial is read and kept before anything else happens. */
   g_assert_true (wait_until (f, serial_seen, "01", 5000));
   g_assert_true (wait_until (f, serial_kept, "01", 5000));
@@ -793,6 +799,135 @@ test_journal_rollback (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* ---- benchmark (-m perf; bench/reload-run) --------------------------------- */
+
+#define BENCH_ROUNDS 15
+
+static int
+compare_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median_ms (GArray *samples)
+{
+  g_array_sort (samples, compare_gint64);
+  return g_array_index (samples, gint64, samples->len / 2) / 1000.0;
+}
+
+/* From the rename of a new certificate into place to the end of the
+ * sequence it triggers (ReloadOnChange=true on every service). */
+static double
+bench_hale (Fixture *f, guint *serial)
+{
+  g_autoptr (GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  for (guint i = 0; i < BENCH_ROUNDS; i++)
+    {
+      g_autofree char *hex = g_strdup_printf ("%04x", ++*serial);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (HaleTestCert) cert = hale_test_cert_new_simple ("hale bench", hex, 0, 0, &error);
+      guint before = f->sequences;
+      gint64 start;
+
+      g_assert_no_error (error);
+      start = g_get_monotonic_time ();
+      g_assert_true (hale_test_cert_write (cert, NULL, f->cert_path, f->key_path, &error));
+      g_assert_true (wait_until (f, sequences_at_least, GUINT_TO_POINTER (before + 1), 20000));
+      start = g_get_monotonic_time () - start;
+      g_array_append_val (samples, start);
+      g_assert_cmpuint (f->reloaded->len % 3, ==, 0);
+    }
+  return median_ms (samples);
+}
+
+static double
+bench_systemctl (void)
+{
+  g_autoptr (GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_auto (GStrv) env = hale_test_systemd_get_environ (ts);
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+
+  g_subprocess_launcher_set_environ (launcher, env);
+  for (guint i = 0; i < BENCH_ROUNDS; i++)
+    {
+      const char *units[] = { "ok.service", "ok2.service", "ok3.service" };
+      gint64 start = g_get_monotonic_time ();
+
+      for (guint u = 0; u < G_N_ELEMENTS (units); u++)
+        {
+          g_autoptr (GError) error = NULL;
+          g_autoptr (GSubprocess) p = g_subprocess_launcher_spawn (
+              launcher, &error, "systemctl", "--user", "reload", units[u], NULL);
+          g_assert_no_error (error);
+          g_assert_true (g_subprocess_wait_check (p, NULL, &error));
+          g_assert_no_error (error);
+        }
+      start = g_get_monotonic_time () - start;
+      g_array_append_val (samples, start);
+    }
+  return median_ms (samples);
+}
+
+/* The sequence alone, as ReloadAll() runs it: no file, no watch. */
+static double
+bench_run (Fixture *f)
+{
+  g_autoptr (GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  for (guint i = 0; i < BENCH_ROUNDS; i++)
+    {
+      Run r = { 0 };
+      gint64 start = g_get_monotonic_time ();
+
+      run (f, NULL, NULL, &r);
+      start = g_get_monotonic_time () - start;
+      g_assert_no_error (r.error);
+      g_array_append_val (samples, start);
+      run_clear (&r);
+    }
+  return median_ms (samples);
+}
+
+static void
+test_bench (Fixture *f, gconstpointer data)
+{
+  guint serial = 0x100;
+  double by_hand, hale_jobs, hale_verified, hale_run, hale_run_verified;
+
+  if (!need_systemd ())
+    return;
+  configure (f, "[Service a]\nUnit=ok.service\nReloadOnChange=true\n"
+                "[Service b]\nUnit=ok2.service\nReloadOnChange=true\n"
+                "[Service c]\nUnit=ok3.service\nReloadOnChange=true\n");
+  hale_jobs = bench_hale (f, &serial);
+  hale_run = bench_run (f);
+  by_hand = bench_systemctl ();
+
+  reconfigure (f,
+               "[Service a]\nUnit=ok.service\nReloadOnChange=true\nHealthCheck=@URL@/healthy\n"
+               "[Service b]\nUnit=ok2.service\nReloadOnChange=true\nHealthCheck=@URL@/healthy\n"
+               "[Service c]\nUnit=ok3.service\nReloadOnChange=true\nHealthCheck=@URL@/healthy\n");
+  hale_verified = bench_hale (f, &serial);
+  hale_run_verified = bench_run (f);
+
+  g_print ("median of %d rounds, 3 units (ExecReload=/bin/true)\n", BENCH_ROUNDS);
+  g_print ("systemctl --user reload x3, in sequence:            %8.1f ms\n", by_hand);
+  g_print ("hale, certificate renamed -> last reload done:        %8.1f ms\n", hale_jobs);
+  g_print ("hale, certificate renamed -> last service verified:   %8.1f ms "
+           "(+ HTTP health check each)\n",
+           hale_verified);
+  g_print ("hale sequence alone (ReloadAll, no file change):      %8.1f ms\n", hale_run);
+  g_print ("hale sequence alone, each verified by HTTP:            %8.1f ms\n", hale_run_verified);
+  g_print ("per service, hale sequence minus systemctl by hand:    %8.1f ms\n",
+           (hale_run - by_hand) / 3);
+  g_print ("(the file-to-verified figures include the certificate watch: its\n"
+           " %d ms debounce of inotify events and the read and parse, once)\n",
+           50);
+}
+
 /* ---- set-up ---------------------------------------------------------------- */
 
 static const char ok_unit[] = "[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/true\n";
@@ -858,6 +993,9 @@ main (int argc, char **argv)
   ADD ("/reload/reload-on-change", test_reload_on_change);
   ADD ("/reload/journal", test_journal);
   ADD ("/reload/journal-rollback", test_journal_rollback);
+  /* Only with -m perf: bench/reload-run. */
+  if (g_test_perf ())
+    ADD ("/reload/bench", test_bench);
 #undef ADD
 
   ret = g_test_run ();
