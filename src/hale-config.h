@@ -26,7 +26,15 @@ typedef struct
   char *path;
   gint64 warning_before;  /* usec; default 72h */
   gint64 critical_before; /* usec; default 24h */
+  char *key_path;         /* KeyPath=: its private key, backed up with it; NULL when unset */
 } HaleCertificateConfig;
+
+/* ReloadOnChange=: the renewals that reload a service by themselves. */
+typedef struct
+{
+  gboolean all; /* true: a renewal of any [Certificate] */
+  GStrv names;  /* else these [Certificate] names; NULL: none (false, the default) */
+} HaleCertificateSelection;
 
 typedef struct
 {
@@ -35,6 +43,7 @@ typedef struct
   char *health_check; /* URL, or NULL */
   gint64 timeout;     /* usec; default 30s */
   gboolean critical;  /* default false */
+  HaleCertificateSelection reload_on_change;
 } HaleServiceConfig;
 
 /* An accepted range of HTTP status codes, both ends included. */
@@ -65,6 +74,7 @@ typedef struct
   guint64 audit_log_max_size; /* bytes; default 10M */
   guint audit_log_keep;       /* default 5 */
   gint64 certificate_recheck; /* usec; default 60s: catches what inotify misses */
+  guint backup_keep;          /* BackupKeep=: serials kept per [Certificate]; default 5 */
 
   /* [Network] */
   gint64 check_interval;     /* usec; default 30s */

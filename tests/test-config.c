@@ -611,6 +611,9 @@ test_list_keys (void)
     "Endpoint.Critical",
     "Endpoint.ExpectedStatus",
     "Endpoint.CAFile",
+    "Monitoring.BackupKeep",
+    "Certificate.KeyPath",
+    "Service.ReloadOnChange",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
