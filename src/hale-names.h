@@ -17,6 +17,9 @@
 #define HALE_DBUS_IFACE_DEGRADED "org.hale.Hale1.Degraded"
 #define HALE_DBUS_IFACE_ROTATION "org.hale.Hale1.Rotation"
 #define HALE_DBUS_ERROR_PREFIX "org.hale.Hale1.Error."
+#define HALE_DBUS_ERROR_BUSY HALE_DBUS_ERROR_PREFIX "Busy"
+#define HALE_DBUS_ERROR_UNKNOWN_SERVICE HALE_DBUS_ERROR_PREFIX "UnknownService"
+#define HALE_DBUS_ERROR_NOT_CONNECTED HALE_DBUS_ERROR_PREFIX "NotConnected"
 
 /* Files */
 #define HALE_CONFIG_BASENAME "hale.conf"
