@@ -93,11 +93,16 @@ def test_openmetrics_negotiated():
         # as a sample without help: a spec-correct exposition cannot pass
         # it. The real check of the OpenMetrics face is
         # test_prometheus_scrapes (Prometheus asks for OpenMetrics first);
-        # here promtool must find nothing but that.
+        # here promtool must find nothing but that. The same goes for the
+        # seed's hale_backup_files_count: untyped in the text format (which
+        # promtool's lint skips), a gauge in OpenMetrics, whose type set has
+        # nothing promtool's 0.0.4 parser reads for it.
         r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
         out = (r.stdout + r.stderr).decode(errors="replace")
         problems = [l for l in out.splitlines()
-                    if l.strip() and not (l.split()[0].endswith("_total") and "no help text" in l)]
+                    if l.strip()
+                    and not (l.split()[0].endswith("_total") and "no help text" in l)
+                    and not (l.split()[0] == "hale_backup_files_count" and '"_count" suffix' in l)]
         check(not problems, "promtool on OpenMetrics found:\n%s\n--- body:\n%s" % (out, text))
         # Same series as the text format (values that move aside).
         _, _, plain = h.http_get("/metrics")
