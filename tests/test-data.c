@@ -241,8 +241,16 @@ test_policy (void)
   g_hash_table_unref (p.actions);
   g_free (p.element);
 
-  /* polkitd ships the DTD; where it is, hold the file to it. */
-  if (xmllint != NULL && g_file_test ("/usr/share/polkit-1/policyconfig-1.dtd", G_FILE_TEST_EXISTS))
+  /* polkitd ships the DTD; tools/install-deps installs it. Outside CI
+   * a machine without it still gets the checks above. */
+  if (xmllint == NULL
+      || !g_file_test ("/usr/share/polkit-1/policyconfig-1.dtd", G_FILE_TEST_EXISTS))
+    {
+      if (g_strcmp0 (g_getenv ("CI"), "true") == 0)
+        g_error ("xmllint (libxml2-utils) or polkit's DTD (polkitd) is missing");
+      g_test_message ("not validated against polkit's DTD: xmllint or polkitd missing");
+    }
+  else
     {
       const char *argv[] = { xmllint,      "--noout",
                              "--dtdvalid", "/usr/share/polkit-1/policyconfig-1.dtd",
