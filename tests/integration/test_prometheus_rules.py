@@ -117,6 +117,16 @@ def test_every_alert_is_complete():
         check(n.lower() in anchors, "%s: docs/prometheus.md has no section #%s" % (n, n.lower()))
 
 
+def test_doc_links_resolve():
+    """Every #anchor link in docs/prometheus.md leads to a section of it."""
+    anchors = promstack.doc_anchors()
+    with open(promstack.DOCS) as f:
+        links = re.findall(r"\]\(#([\w-]+)\)", f.read())
+    check(links, "no links in " + promstack.DOCS)
+    broken = sorted(set(links) - anchors)
+    check(not broken, "docs/prometheus.md links to missing sections: %s" % broken)
+
+
 def test_every_alert_is_tested_both_ways():
     """Each alert has promtool cases where it fires and where it must not,
     and the tests name no alert that does not exist."""
@@ -169,5 +179,6 @@ def test_a_broken_rule_fails_promtool():
 
 if __name__ == "__main__":
     promstack.promtool()  # skip (or fail under CI=true) before any test without it
-    halectx.run([test_every_alert_is_complete, test_every_alert_is_tested_both_ways,
+    halectx.run([test_every_alert_is_complete, test_doc_links_resolve,
+                 test_every_alert_is_tested_both_ways,
                  test_rules_name_registered_metrics, test_a_broken_rule_fails_promtool])
