@@ -10,7 +10,8 @@ reload really runs. Headless Chromium loads the page, driven over the
 DevTools protocol on a pipe (cdp.py, standard library only), and the test
 checks what a person would see: the certificate and service rows, a
 reload clicked and its result arriving, a reload started elsewhere and a
-renewal showing up without a click, and a polkit refusal shown.
+renewal showing up without a click, a polkit refusal shown, and a
+page that says so when haled is not running.
 
 A screenshot of the page goes to $HALE_TEST_OUTPUT (the build directory
 under meson) or the temporary directory; its path is printed.
@@ -369,7 +370,22 @@ def test_denied():
             polkit.wait(5)
 
 
+def test_absent():
+    """No haled on the bus: the page says so instead of staying empty."""
+    with halectx.Hale(P, "cockpit-absent") as h:
+        with Cockpit(h) as cockpit, cdp.Browser(P["chromium"], h.tmp) as browser:
+            page = browser.new_page(1280, 900)
+            page.navigate(cockpit.url())
+            page.wait_for("!!document.body && document.body.dataset.present === 'false'",
+                          timeout=15, what="the page to say haled is absent")
+            banner = text(page, "#absent")
+            check_equal(banner, "haled is not running on the session bus. Start it (systemctl "
+                        "start haled) and reload this page.", "the banner")
+            check_equal(attr(page, "#reload-all", "disabled"), "", "Reload all disabled")
+            check(not page.exceptions(), "the page threw: %r" % page.exceptions())
+
+
 if __name__ == "__main__":
     if not os.path.isfile(os.path.join(PACKAGE, "manifest.json")):
         halectx._skip_or_fail("no Cockpit package at %s" % PACKAGE)
-    halectx.run([test_page, test_denied])
+    halectx.run([test_page, test_denied, test_absent])

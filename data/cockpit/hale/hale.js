@@ -610,8 +610,14 @@
         reload = client.proxy(RELOAD, OBJECT_PATH);
         degraded = client.proxy(DEGRADED, OBJECT_PATH);
 
+        /* The channel closes for good when the name has no owner at the
+         * start ("not-found"); later restarts of haled come as "owner". */
         client.addEventListener("close", function (ev, options) {
-            setPresent(false, cockpit.format(_("The connection to haled closed: $0"), options.problem || _("disconnected")));
+            if (options.problem === "not-found")
+                setPresent(false, cockpit.format(_("haled is not running on the $0 bus. Start it (systemctl start haled) and reload this page."), bus));
+            else
+                setPresent(false, cockpit.format(_("The connection to haled closed: $0"), options.problem || _("disconnected")));
+            render();
         });
         /* haled restarted or stopped: the proxies follow by themselves;
          * what has no property is asked again. */
@@ -657,6 +663,10 @@
                 setPresent(false, cockpit.format(_("haled is not running on the $0 bus."), bus));
             render();
             refreshAll();
+        }).catch(function (ex) {
+            /* Shown by the close handler when haled is absent. */
+            console.info("hale: proxies not available:", errorText(ex));
+            render();
         });
 
         /* Days left are counted from the browser's clock: redraw now and
