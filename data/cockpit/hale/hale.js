@@ -612,7 +612,9 @@
 
         /* The channel closes for good when the name has no owner at the
          * start ("not-found"); later restarts of haled come as "owner". */
+        let closed = false;
         client.addEventListener("close", function (ev, options) {
+            closed = true;
             if (options.problem === "not-found")
                 setPresent(false, cockpit.format(_("haled is not running on the $0 bus. Start it (systemctl start haled) and reload this page."), bus));
             else
@@ -622,6 +624,8 @@
         /* haled restarted or stopped: the proxies follow by themselves;
          * what has no property is asked again. */
         client.addEventListener("owner", function (ev, owner) {
+            if (closed)
+                return;
             if (owner) {
                 setPresent(true);
                 refreshAll();
