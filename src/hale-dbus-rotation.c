@@ -62,10 +62,9 @@ sync_properties (HaleRotationFace *self)
   hale_dbus_rotation_set_bootstrap_message (self->skeleton, message ? message : "");
   hale_dbus_rotation_set_bootstrap_changed_at (self->skeleton, (guint64)MAX (changed, 0));
   hale_dbus_rotation_set_last_renewal (
-      self->skeleton,
-      g_variant_new ("(sbtts)", r->certificate ? r->certificate : "", r->success,
-                     (guint64)MAX (r->duration_usec, 0), (guint64)MAX (r->at_usec, 0),
-                     r->error ? r->error : ""));
+      self->skeleton, g_variant_new ("(sbtts)", r->certificate ? r->certificate : "", r->success,
+                                     (guint64)MAX (r->duration_usec, 0),
+                                     (guint64)MAX (r->at_usec, 0), r->error ? r->error : ""));
 }
 
 /* What the call is about, for the audit event of the decision. */
@@ -74,17 +73,17 @@ call_method (ReportKind kind)
 {
   switch (kind)
     {
-    case REPORT_RENEWAL:
-      return "RecordRenewal";
-    case REPORT_JWT_REFRESH:
-      return "RecordJwtRefresh";
-    case REPORT_AUTH_FAILURE:
-      return "RecordAuthFailure";
-    case REPORT_CACHE_HITS:
-      return "RecordJwtCacheHits";
-    case REPORT_BOOTSTRAP:
-    default:
-      return "SetBootstrapStatus";
+      case REPORT_RENEWAL:
+        return "RecordRenewal";
+      case REPORT_JWT_REFRESH:
+        return "RecordJwtRefresh";
+      case REPORT_AUTH_FAILURE:
+        return "RecordAuthFailure";
+      case REPORT_CACHE_HITS:
+        return "RecordJwtCacheHits";
+      case REPORT_BOOTSTRAP:
+      default:
+        return "SetBootstrapStatus";
     }
 }
 
@@ -94,48 +93,48 @@ dispatch (HaleRotationFace *self, ReportKind kind, GVariant *params, const HaleA
 {
   switch (kind)
     {
-    case REPORT_RENEWAL:
-      {
-        const char *certificate, *message;
-        gboolean success;
-        guint64 usec;
+      case REPORT_RENEWAL:
+        {
+          const char *certificate, *message;
+          gboolean success;
+          guint64 usec;
 
-        g_variant_get (params, "(&sbt&s)", &certificate, &success, &usec, &message);
-        /* A t above G_MAXINT64 is as wrong as any other huge duration. */
-        return hale_rotation_record_renewal (self->rotation, certificate, success,
-                                             usec > G_MAXINT64 ? -1 : (gint64)usec, message, actor,
-                                             error);
-      }
-    case REPORT_JWT_REFRESH:
-      {
-        gboolean success;
+          g_variant_get (params, "(&sbt&s)", &certificate, &success, &usec, &message);
+          /* A t above G_MAXINT64 is as wrong as any other huge duration. */
+          return hale_rotation_record_renewal (self->rotation, certificate, success,
+                                               usec > G_MAXINT64 ? -1 : (gint64)usec, message,
+                                               actor, error);
+        }
+      case REPORT_JWT_REFRESH:
+        {
+          gboolean success;
 
-        g_variant_get (params, "(b)", &success);
-        return hale_rotation_record_jwt_refresh (self->rotation, success, error);
-      }
-    case REPORT_AUTH_FAILURE:
-      {
-        const char *reason;
+          g_variant_get (params, "(b)", &success);
+          return hale_rotation_record_jwt_refresh (self->rotation, success, error);
+        }
+      case REPORT_AUTH_FAILURE:
+        {
+          const char *reason;
 
-        g_variant_get (params, "(&s)", &reason);
-        return hale_rotation_record_auth_failure (self->rotation, reason, actor, error);
-      }
-    case REPORT_CACHE_HITS:
-      {
-        guint32 count;
+          g_variant_get (params, "(&s)", &reason);
+          return hale_rotation_record_auth_failure (self->rotation, reason, actor, error);
+        }
+      case REPORT_CACHE_HITS:
+        {
+          guint32 count;
 
-        g_variant_get (params, "(u)", &count);
-        return hale_rotation_record_jwt_cache_hits (self->rotation, count, error);
-      }
-    case REPORT_BOOTSTRAP:
-    default:
-      {
-        const char *message;
-        gboolean ok;
+          g_variant_get (params, "(u)", &count);
+          return hale_rotation_record_jwt_cache_hits (self->rotation, count, error);
+        }
+      case REPORT_BOOTSTRAP:
+      default:
+        {
+          const char *message;
+          gboolean ok;
 
-        g_variant_get (params, "(b&s)", &ok, &message);
-        return hale_rotation_set_bootstrap_status (self->rotation, ok, message, actor, error);
-      }
+          g_variant_get (params, "(b&s)", &ok, &message);
+          return hale_rotation_set_bootstrap_status (self->rotation, ok, message, actor, error);
+        }
     }
 }
 
@@ -294,8 +293,8 @@ hale_rotation_face_new (HaleRotation *rotation, HaleAuthority *authority, HaleAu
   self->audit = g_object_ref (audit);
   self->skeleton = hale_dbus_rotation_skeleton_new ();
 
-  g_signal_connect (self->skeleton, "handle-record-renewal",
-                    G_CALLBACK (on_handle_record_renewal), self);
+  g_signal_connect (self->skeleton, "handle-record-renewal", G_CALLBACK (on_handle_record_renewal),
+                    self);
   g_signal_connect (self->skeleton, "handle-record-jwt-refresh",
                     G_CALLBACK (on_handle_record_jwt_refresh), self);
   g_signal_connect (self->skeleton, "handle-record-auth-failure",

@@ -50,13 +50,13 @@ hale_bootstrap_status_to_string (HaleBootstrapStatus status)
 {
   switch (status)
     {
-    case HALE_BOOTSTRAP_OK:
-      return "ok";
-    case HALE_BOOTSTRAP_FAILED:
-      return "failed";
-    case HALE_BOOTSTRAP_UNKNOWN:
-    default:
-      return "unknown";
+      case HALE_BOOTSTRAP_OK:
+        return "ok";
+      case HALE_BOOTSTRAP_FAILED:
+        return "failed";
+      case HALE_BOOTSTRAP_UNKNOWN:
+      default:
+        return "unknown";
     }
 }
 
@@ -85,8 +85,8 @@ check_text (const char *what, const char *text, gboolean required, gsize max, gb
     }
   if (!g_utf8_validate (text, (gssize)len, NULL))
     {
-      g_set_error (error, HALE_ROTATION_ERROR, HALE_ROTATION_ERROR_INVALID,
-                   "%s is not valid UTF-8", what);
+      g_set_error (error, HALE_ROTATION_ERROR, HALE_ROTATION_ERROR_INVALID, "%s is not valid UTF-8",
+                   what);
       return FALSE;
     }
   for (const char *p = text; *p != '\0'; p++)
@@ -120,12 +120,12 @@ audit_renewal (HaleRotation *self, const HaleAuditActor *actor)
   HaleAuditEvent event = { 0 };
 
   if (r->success)
-    message = g_strdup_printf ("The rotation agent renewed certificate %s in %s s",
-                               r->certificate, seconds);
+    message = g_strdup_printf ("The rotation agent renewed certificate %s in %s s", r->certificate,
+                               seconds);
   else
-    message = g_strdup_printf ("The rotation agent failed to renew certificate %s after %s s%s%s",
-                               r->certificate, seconds, r->error ? ": " : "",
-                               r->error ? r->error : "");
+    message
+        = g_strdup_printf ("The rotation agent failed to renew certificate %s after %s s%s%s",
+                           r->certificate, seconds, r->error ? ": " : "", r->error ? r->error : "");
   event.event = HALE_EVENT_CERTIFICATE_RENEWAL_ATTEMPTED;
   event.message_id = HALE_MESSAGE_ID_CERTIFICATE_RENEWAL_ATTEMPTED;
   event.priority = r->success ? LOG_INFO : LOG_WARNING;
@@ -142,8 +142,8 @@ audit_renewal (HaleRotation *self, const HaleAuditActor *actor)
 
 gboolean
 hale_rotation_record_renewal (HaleRotation *self, const char *certificate, gboolean success,
-                              gint64 duration_usec, const char *error,
-                              const HaleAuditActor *actor, GError **error_out)
+                              gint64 duration_usec, const char *error, const HaleAuditActor *actor,
+                              GError **error_out)
 {
   const char *result[] = { success ? "success" : "failure", NULL };
   double seconds;
@@ -210,9 +210,8 @@ hale_rotation_record_auth_failure (HaleRotation *self, const char *reason,
   hale_metric_set (self->m_last_auth_failure, NULL, now_seconds ());
   /* The reason is for the operator reading the log; the counter has no
    * label for it (free text would make the series unbounded). */
-  g_message ("The identity provider refused the rotation agent (reported by uid %" G_GINT64_FORMAT
-             "): %s",
-             actor ? actor->uid : -1, reason);
+  g_message ("The identity provider refused the rotation agent (reported by %s): %s",
+             actor && actor->identity ? actor->identity : "haled", reason);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
   return TRUE;
 }
@@ -298,10 +297,9 @@ register_metrics (HaleRotation *self, HaleMetrics *m)
       m, HALE_METRIC_GAUGE, "last_renewal_attempt_timestamp_seconds",
       "When the rotation agent last reported a renewal attempt, by result, seconds since the epoch",
       "seconds", result, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_jwt_refresh
-      = hale_metrics_add (m, HALE_METRIC_COUNTER, "jwt_refresh_total",
-                          "JWT refreshes of the rotation agent, by result", NULL, result, NULL, 0,
-                          HALE_METRIC_FLAGS_NONE);
+  self->m_jwt_refresh = hale_metrics_add (m, HALE_METRIC_COUNTER, "jwt_refresh_total",
+                                          "JWT refreshes of the rotation agent, by result", NULL,
+                                          result, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_last_jwt_refresh = hale_metrics_add (
       m, HALE_METRIC_GAUGE, "last_jwt_refresh_timestamp_seconds",
       "When the rotation agent last reported a JWT refresh, by result, seconds since the epoch",
@@ -317,10 +315,10 @@ register_metrics (HaleRotation *self, HaleMetrics *m)
   self->m_cache_hits = hale_metrics_add (m, HALE_METRIC_COUNTER, "jwt_cache_hits_total",
                                          "JWTs the rotation agent took from its cache", NULL, NULL,
                                          NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_bootstrap = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "bootstrap_status",
-      "The rotation agent's bootstrap: 1 ok, 0 failed; absent until it reports", NULL, NULL, NULL,
-      0, HALE_METRIC_FLAGS_NONE);
+  self->m_bootstrap
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "bootstrap_status",
+                          "The rotation agent's bootstrap: 1 ok, 0 failed; absent until it reports",
+                          NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_bootstrap_time = hale_metrics_add (
       m, HALE_METRIC_GAUGE, "bootstrap_status_timestamp_seconds",
       "When the rotation agent last reported its bootstrap status, seconds since the epoch",

@@ -36,8 +36,8 @@ typedef enum
 } HaleRotationError;
 
 /* Limits of a report's arguments, in bytes; docs/dbus.md repeats them. */
-#define HALE_ROTATION_MAX_NAME 255        /* certificate name */
-#define HALE_ROTATION_MAX_TEXT 4096       /* error, reason, message */
+#define HALE_ROTATION_MAX_NAME 255           /* certificate name */
+#define HALE_ROTATION_MAX_TEXT 4096          /* error, reason, message */
 #define HALE_ROTATION_MAX_DURATION_SEC 86400 /* a renewal attempt */
 #define HALE_ROTATION_MAX_CACHE_HITS 1000000 /* per report */
 
@@ -83,8 +83,8 @@ hale_rotation_new (HaleMetrics *metrics, HaleAudit *audit);
  * Audited as certificate_renewal_attempted. */
 gboolean
 hale_rotation_record_renewal (HaleRotation *self, const char *certificate, gboolean success,
-                              gint64 duration_usec, const char *error,
-                              const HaleAuditActor *actor, GError **error_out);
+                              gint64 duration_usec, const char *error, const HaleAuditActor *actor,
+                              GError **error_out);
 gboolean
 hale_rotation_record_jwt_refresh (HaleRotation *self, gboolean success, GError **error);
 /* @reason: why the identity provider refused (logged, not a label:

@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #define RECORD_USAGE                                                                               \
-  "record renewal --certificate NAME --result success|failure [--duration 12.5s] "               \
+  "record renewal --certificate NAME --result success|failure [--duration 12.5s] "                 \
   "[--error TEXT]\n"                                                                               \
-  "       record jwt-refresh --result success|failure\n"                                          \
+  "       record jwt-refresh --result success|failure\n"                                           \
   "       record auth-failure --reason TEXT\n"                                                     \
   "       record cache-hit [--count N]\n"                                                          \
   "       record bootstrap --status ok|failed [--message TEXT]\n"
@@ -101,9 +101,9 @@ send_report (const HalectlOptions *options, const char *method, GVariant *params
   /* At a terminal polkit may ask for a password; a hook never waits. */
   if (isatty (STDIN_FILENO))
     flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
-  reply = g_dbus_connection_call_sync (bus, HALE_DBUS_NAME, HALE_DBUS_PATH,
-                                       HALE_DBUS_IFACE_ROTATION, method, params, G_VARIANT_TYPE ("()"),
-                                       flags, HALECTL_CALL_TIMEOUT_MSEC, NULL, &error);
+  reply = g_dbus_connection_call_sync (
+      bus, HALE_DBUS_NAME, HALE_DBUS_PATH, HALE_DBUS_IFACE_ROTATION, method, params,
+      G_VARIANT_TYPE ("()"), flags, HALECTL_CALL_TIMEOUT_MSEC, NULL, &error);
   g_variant_unref (params);
   if (reply != NULL)
     return HALECTL_EXIT_OK;
@@ -145,24 +145,22 @@ halectl_record (const HalectlOptions *options, int argc, char **argv)
   const char *kind;
   gboolean outcome = FALSE;
   int n_args;
-  const GOptionEntry entries[]
-      = { { "certificate", 0, 0, G_OPTION_ARG_STRING, &certificate,
-            N_ ("renewal: the certificate's name ([Certificate NAME])"), N_ ("NAME") },
-          { "result", 0, 0, G_OPTION_ARG_STRING, &result,
-            N_ ("renewal, jwt-refresh: success or failure"), N_ ("RESULT") },
-          { "duration", 0, 0, G_OPTION_ARG_STRING, &duration,
-            N_ ("renewal: how long it took (12.5s, 1500ms, 2m)"), N_ ("DURATION") },
-          { "error", 0, 0, G_OPTION_ARG_STRING, &error_text, N_ ("renewal: why it failed"),
-            N_ ("TEXT") },
-          { "reason", 0, 0, G_OPTION_ARG_STRING, &reason,
-            N_ ("auth-failure: why the identity provider refused"), N_ ("TEXT") },
-          { "count", 0, 0, G_OPTION_ARG_STRING, &count_text,
-            N_ ("cache-hit: how many hits (default 1)"), N_ ("N") },
-          { "status", 0, 0, G_OPTION_ARG_STRING, &status, N_ ("bootstrap: ok or failed"),
-            N_ ("STATUS") },
-          { "message", 0, 0, G_OPTION_ARG_STRING, &message, N_ ("bootstrap: a message"),
-            N_ ("TEXT") },
-          { NULL } };
+  const GOptionEntry entries[] = {
+    { "certificate", 0, 0, G_OPTION_ARG_STRING, &certificate,
+      N_ ("renewal: the certificate's name ([Certificate NAME])"), N_ ("NAME") },
+    { "result", 0, 0, G_OPTION_ARG_STRING, &result, N_ ("renewal, jwt-refresh: success or failure"),
+      N_ ("RESULT") },
+    { "duration", 0, 0, G_OPTION_ARG_STRING, &duration,
+      N_ ("renewal: how long it took (12.5s, 1500ms, 2m)"), N_ ("DURATION") },
+    { "error", 0, 0, G_OPTION_ARG_STRING, &error_text, N_ ("renewal: why it failed"), N_ ("TEXT") },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &reason,
+      N_ ("auth-failure: why the identity provider refused"), N_ ("TEXT") },
+    { "count", 0, 0, G_OPTION_ARG_STRING, &count_text, N_ ("cache-hit: how many hits (default 1)"),
+      N_ ("N") },
+    { "status", 0, 0, G_OPTION_ARG_STRING, &status, N_ ("bootstrap: ok or failed"), N_ ("STATUS") },
+    { "message", 0, 0, G_OPTION_ARG_STRING, &message, N_ ("bootstrap: a message"), N_ ("TEXT") },
+    { NULL }
+  };
 
   if (argc < 1)
     return usage_error (_ ("“record” needs what to record"));
@@ -241,14 +239,15 @@ halectl_record (const HalectlOptions *options, int argc, char **argv)
                 _ ("--duration “%s” is not a duration (12.5s, 1500ms, 2m, 1h)"), duration);
             return usage_error (text);
           }
-        return send_report (options, "RecordRenewal",
-                            g_variant_new ("(sbts)", certificate, outcome, usec,
-                                           error_text ? error_text : ""));
+        return send_report (
+            options, "RecordRenewal",
+            g_variant_new ("(sbts)", certificate, outcome, usec, error_text ? error_text : ""));
       }
     if (jwt)
       {
         if (!parse_outcome (result, "success", "failure", &outcome))
-          return usage_error (_ ("“record jwt-refresh” needs --result success or --result failure"));
+          return usage_error (
+              _ ("“record jwt-refresh” needs --result success or --result failure"));
         return send_report (options, "RecordJwtRefresh", g_variant_new ("(b)", outcome));
       }
     if (auth)

@@ -88,7 +88,8 @@ read_doc (void)
   g_autofree char *text = NULL;
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) lines = NULL;
-  GHashTable *rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)row_free);
+  GHashTable *rows
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)row_free);
 
   g_assert_nonnull (srcdir);
   path = g_build_filename (srcdir, "..", "docs", "metrics.md", NULL);
@@ -133,15 +134,15 @@ compare_family (const char *name, HaleMetricType type, const char *unit,
                 const char *const *label_names, HaleMetricFlags flags, gpointer user_data)
 {
   Compare *c = user_data;
-  g_autofree char *full = (flags & HALE_METRIC_NO_NAMESPACE) ? g_strdup (name)
-                                                              : g_strconcat ("hale_", name, NULL);
+  g_autofree char *full
+      = (flags & HALE_METRIC_NO_NAMESPACE) ? g_strdup (name) : g_strconcat ("hale_", name, NULL);
   g_autofree char *labels = g_strjoinv (",", (char **)label_names);
   const Row *row = g_hash_table_lookup (c->doc, full);
 
   if (row == NULL)
     {
       g_string_append_printf (c->problems, "\n  not in docs/metrics.md: | `%s` | %s | %s | %s |",
-                              full, type_words[type], labels, unit ? unit : "—");
+                              full, type_words[type], labels, unit ? unit : "-");
       return;
     }
   g_hash_table_add (c->seen, g_strdup (full));
@@ -152,8 +153,8 @@ compare_family (const char *name, HaleMetricType type, const char *unit,
     g_string_append_printf (c->problems, "\n  %s: documented labels \"%s\", registered \"%s\"",
                             full, row->labels, labels);
   if (!g_str_equal (row->unit, unit ? unit : ""))
-    g_string_append_printf (c->problems, "\n  %s: documented unit \"%s\", registered \"%s\"",
-                            full, row->unit, unit ? unit : "");
+    g_string_append_printf (c->problems, "\n  %s: documented unit \"%s\", registered \"%s\"", full,
+                            row->unit, unit ? unit : "");
 }
 
 static void
