@@ -21,5 +21,7 @@ int
 halectl_endpoints (const HalectlOptions *options, int argc, char **argv);
 int
 halectl_reload (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_record (const HalectlOptions *options, int argc, char **argv);
 
 G_END_DECLS

@@ -32,6 +32,12 @@ static const HalectlCommand commands[] = {
     N_ ("Reload every service (or one) through systemd and\n"
         "show each result as it comes"),
     halectl_reload },
+  /* TRANSLATORS: KIND and OPTION… are the arguments of `halectl record` */
+  { "record", N_ ("KIND [OPTION…]"),
+    N_ ("Report for the rotation agent (a certbot hook): renewal,\n"
+        "jwt-refresh, auth-failure, cache-hit, bootstrap\n"
+        "(halectl record help shows their options)"),
+    halectl_record },
   { "help", NULL, N_ ("Show this help"), NULL },
 };
 
@@ -113,6 +119,9 @@ main (int argc, char **argv)
   context = g_option_context_new (_ ("[COMMAND]"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  /* A command's own options (record --certificate NAME) are left in argv
+   * for the command, which refuses what it does not take. */
+  g_option_context_set_ignore_unknown_options (context, TRUE);
   summary = build_summary ();
   g_option_context_set_summary (context, summary);
   g_option_context_set_description (
@@ -123,7 +132,8 @@ main (int argc, char **argv)
                   "  1  the call failed, or haled's answer could not be read\n"
                   "  2  bad command line\n"
                   "  3  haled is not running on the bus, or there is no bus\n"
-                  "  4  not authorised (reload: polkit action org.hale.Hale1.reload)\n"
+                  "  4  not authorised (reload: polkit action org.hale.Hale1.reload;\n"
+                  "     record: org.hale.Hale1.report-rotation)\n"
                   "  reload: 0 when every service reloaded and is healthy, 1 otherwise\n"));
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
