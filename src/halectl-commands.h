@@ -21,5 +21,14 @@ int
 halectl_endpoints (const HalectlOptions *options, int argc, char **argv);
 int
 halectl_reload (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_complete (const HalectlOptions *options, int argc, char **argv);
+
+/* The table's commands (internal ones left out) and the long options,
+ * for `halectl __complete`. */
+GStrv
+halectl_list_commands (void);
+GStrv
+halectl_list_options (void);
 
 G_END_DECLS
