@@ -629,8 +629,10 @@ handshake_done_cb (GObject *source, GAsyncResult *result, gpointer data)
     {
       /* GLib 2.74 cannot refuse an old version during the handshake:
        * hang up before reading a byte of the request instead. */
+      g_autofree char *suite = g_tls_connection_get_ciphersuite_name (h->tls);
+
       g_debug ("%s: refusing %s: the listener's minimum is TLS 1.%u", listener->key,
-               g_tls_connection_get_ciphersuite_name (h->tls), h->min_version - 10);
+               suite ? suite : "?", h->min_version - 10);
       g_io_stream_close_async (G_IO_STREAM (h->tls), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
       handshake_free (h);
       return;
