@@ -551,8 +551,13 @@ track_connection (Listener *listener, GSocketConnection *connection, GSocketAddr
   /* Connections libsoup closed are forgotten here, lazily. */
   g_hash_table_foreach_remove (listener->connections, socket_is_closed, NULL);
   if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
-    g_hash_table_replace (listener->connections, address_key (remote),
-                          g_object_ref (g_socket_connection_get_socket (connection)));
+    {
+      GSocket *socket = g_socket_connection_get_socket (connection);
+
+      if (listener->tls != NULL)
+        g_object_set_data (G_OBJECT (socket), "hale-tls", GINT_TO_POINTER (TRUE));
+      g_hash_table_replace (listener->connections, address_key (remote), g_object_ref (socket));
+    }
 }
 
 static void
@@ -571,6 +576,48 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_da
  * haled watches the socket itself: new bytes are the next request, for
  * libsoup; an end of stream means the client is gone, and the socket is
  * closed here. (libsoup still keeps its small connection object.) */
+/* On TLS the bytes that arrive on an idle connection may be the next
+ * request or the client's close_notify alert followed by its FIN, and
+ * peeking cannot tell them apart (TLS 1.3 encrypts alerts). So bytes
+ * must turn into a request within the I/O timeout, or the client is
+ * taken to have gone and the socket is closed. */
+#define PENDING_REQUEST "hale-pending-request"
+
+static gboolean
+close_unless_read_cb (gpointer data)
+{
+  GSocket *socket = data;
+
+  g_object_set_data (G_OBJECT (socket), PENDING_REQUEST, NULL);
+  if (!g_socket_is_closed (socket))
+    g_socket_close (socket, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+expect_request (GSocket *socket)
+{
+  guint id
+      = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, CONNECTION_IO_TIMEOUT_S,
+                                    close_unless_read_cb, g_object_ref (socket), g_object_unref);
+  g_object_set_data (G_OBJECT (socket), PENDING_REQUEST, GUINT_TO_POINTER (id));
+}
+
+static void
+on_request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  GSocket *socket = message_socket (user_data, msg);
+  guint id = socket != NULL
+                 ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (socket), PENDING_REQUEST))
+                 : 0;
+
+  if (id != 0)
+    {
+      g_source_remove (id);
+      g_object_set_data (G_OBJECT (socket), PENDING_REQUEST, NULL);
+    }
+}
+
 static gboolean
 on_idle_socket (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
@@ -579,6 +626,8 @@ on_idle_socket (GSocket *socket, GIOCondition condition, gpointer user_data)
 
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (condition & (G_IO_HUP | G_IO_ERR)))
     g_socket_close (socket, NULL);
+  else if (n > 0 && g_object_get_data (G_OBJECT (socket), "hale-tls") != NULL)
+    expect_request (socket);
   return G_SOURCE_REMOVE;
 }
 
@@ -617,7 +666,10 @@ guard_connections (SoupServer *server, Listener *listener)
 {
   g_signal_connect (server, "request-started", G_CALLBACK (on_request_started), listener);
   if (soup_get_major_version () == 3 && soup_get_minor_version () < 3)
-    g_signal_connect (server, "request-finished", G_CALLBACK (on_request_finished), listener);
+    {
+      g_signal_connect (server, "request-finished", G_CALLBACK (on_request_finished), listener);
+      g_signal_connect (server, "request-read", G_CALLBACK (on_request_read), listener);
+    }
 }
 
 /* Listening */

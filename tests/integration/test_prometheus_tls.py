@@ -6,9 +6,11 @@ Prometheus' HTTP API, as an operator's dashboard would see it."""
 
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -214,5 +216,51 @@ scrape_configs:
         plain.stop_haled()
 
 
+def test_tls_closed_connections_free_their_descriptors():
+    """Clients that end a kept-alive TLS connection, with a close_notify
+    alert (as Go does) or without, leave no descriptor behind."""
+    with TlsHale(P, "tls-close") as h:
+        ca = os.path.join(h.certdir, "ca.pem")
+        key = os.path.join(h.certdir, "key.pem")
+        cert = os.path.join(h.certdir, "cert.pem")
+        r = subprocess.run([P["mkcert"], "--out", cert, "--key-out", key, "--chain-ca",
+                            "--ca-out", ca, "--san", "127.0.0.1"], capture_output=True, text=True)
+        check(r.returncode == 0, "hale-mkcert: %s" % r.stderr)
+        h.ca_path = ca
+        token_file = os.path.join(h.tmp, "token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN)
+        h.start_haled(lambda: h.config_text().replace(
+            "[Monitoring]\n", "[Monitoring]\nMetricsTLSCertificate=%s\nMetricsTLSKey=%s\n"
+            "MetricsBearerTokenFile=%s\n" % (cert, key, token_file), 1))
+        pid = h.haled.pid
+        fds = lambda: len(os.listdir("/proc/%d/fd" % pid))
+        before = fds()
+        ctx = ssl.create_default_context(cafile=ca)
+        request = ("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n"
+                   % TOKEN).encode()
+        for i in range(40):
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", h.metrics_port)),
+                                server_hostname="127.0.0.1")
+            s.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            check(data.startswith(b"HTTP/1.1 200"), "answer %d: %r" % (i, data[:40]))
+            time.sleep(0.02)  # idle, kept alive
+            try:
+                raw = s.unwrap() if i % 2 == 0 else s  # close_notify, then FIN
+            except ssl.SSLError:
+                raw = s
+            raw.close()
+        _, took = halectx.wait_until(lambda: fds() <= before + 2, timeout=25,
+                                     what="haled to close the 40 ended TLS connections "
+                                     "(%d descriptors before, %d now)" % (before, fds()),
+                                     interval=0.2)
+        log("40 ended TLS connections: descriptors back to %d within %.1f s" % (fds(), took))
+        h.stop_haled()
+
+
 if __name__ == "__main__":
-    halectx.run([test_prometheus_plain_tls_bearer_basic])
+    halectx.run([test_prometheus_plain_tls_bearer_basic,
+                 test_tls_closed_connections_free_their_descriptors])
