@@ -18,9 +18,10 @@ typedef void (*HaleFileWatchFunc) (gpointer user_data);
 
 /* @paths: absolute, NULL-terminated. Never fails: a directory that
  * cannot be watched is logged, and its file is re-read only on SIGHUP. */
-HaleFileWatch *hale_file_watch_new (const char *const *paths, HaleFileWatchFunc func,
-                                    gpointer user_data);
-void hale_file_watch_free (HaleFileWatch *watch);
+HaleFileWatch *
+hale_file_watch_new (const char *const *paths, HaleFileWatchFunc func, gpointer user_data);
+void
+hale_file_watch_free (HaleFileWatch *watch);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleFileWatch, hale_file_watch_free)
 

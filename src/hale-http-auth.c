@@ -299,9 +299,9 @@ hale_http_auth_get_challenge (HaleHttpAuth *self)
 
   g_free (self->challenge);
   if (self->credentials != NULL && self->credentials->users != NULL)
-    self->challenge = g_strdup (self->credentials->has_token
-                                    ? "Basic realm=\"haled\", Bearer realm=\"haled\""
-                                    : "Basic realm=\"haled\"");
+    self->challenge
+        = g_strdup (self->credentials->has_token ? "Basic realm=\"haled\", Bearer realm=\"haled\""
+                                                 : "Basic realm=\"haled\"");
   else
     self->challenge = g_strdup ("Bearer realm=\"haled\"");
   return self->challenge;
@@ -361,9 +361,9 @@ bcrypt_done (GObject *source, GAsyncResult *result, gpointer data)
     {
       if (g_hash_table_size (self->cache) >= CACHE_MAX)
         g_hash_table_remove_all (self->cache);
-      g_hash_table_replace (self->cache, g_strdup (b->cache_id),
-                            g_memdup2 (&(gint64){ g_get_monotonic_time () + CACHE_TTL },
-                                       sizeof (gint64)));
+      g_hash_table_replace (
+          self->cache, g_strdup (b->cache_id),
+          g_memdup2 (&(gint64){ g_get_monotonic_time () + CACHE_TTL }, sizeof (gint64)));
     }
   g_task_return_int (outer, ok ? HALE_HTTP_AUTH_OK : HALE_HTTP_AUTH_DENIED);
 }

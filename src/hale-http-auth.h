@@ -27,25 +27,31 @@ typedef enum
 #define HALE_TYPE_HTTP_AUTH (hale_http_auth_get_type ())
 G_DECLARE_FINAL_TYPE (HaleHttpAuth, hale_http_auth, HALE, HTTP_AUTH, GObject)
 
-HaleHttpAuth *hale_http_auth_new (void);
+HaleHttpAuth *
+hale_http_auth_new (void);
 
 /* Reads @token_file and @users_file (either may be NULL: that scheme is
  * off) and watches them. On error nothing changes; the message names
  * the key and the file (and the line of a bad users entry). Small local
  * files, read synchronously: this runs at start-up and on SIGHUP. */
-gboolean hale_http_auth_configure (HaleHttpAuth *self, const char *token_file,
-                                   const char *users_file, GError **error);
+gboolean
+hale_http_auth_configure (HaleHttpAuth *self, const char *token_file, const char *users_file,
+                          GError **error);
 
 /* Whether any scheme is configured (else every request passes). */
-gboolean hale_http_auth_is_enabled (HaleHttpAuth *self);
+gboolean
+hale_http_auth_is_enabled (HaleHttpAuth *self);
 
 /* Checks an Authorization header (NULL when absent). Completes in the
  * main context; a bcrypt runs in a thread meanwhile. */
-void hale_http_auth_check_async (HaleHttpAuth *self, const char *authorization,
-                                 GAsyncReadyCallback callback, gpointer user_data);
-HaleHttpAuthResult hale_http_auth_check_finish (HaleHttpAuth *self, GAsyncResult *result);
+void
+hale_http_auth_check_async (HaleHttpAuth *self, const char *authorization,
+                            GAsyncReadyCallback callback, gpointer user_data);
+HaleHttpAuthResult
+hale_http_auth_check_finish (HaleHttpAuth *self, GAsyncResult *result);
 
 /* The WWW-Authenticate challenge for a 401. */
-const char *hale_http_auth_get_challenge (HaleHttpAuth *self);
+const char *
+hale_http_auth_get_challenge (HaleHttpAuth *self);
 
 G_END_DECLS
