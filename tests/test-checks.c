@@ -206,13 +206,13 @@ static void
 on_outcome (HaleChecks *checks, HaleCheckOutcome *outcome, Fixture *f)
 {
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (f->counts, outcome->name));
+  g_autofree char *printed = g_variant_print (outcome->details, FALSE);
 
   g_assert_true (g_variant_is_of_type (outcome->details, G_VARIANT_TYPE_VARDICT));
   g_assert_nonnull (outcome->message);
   g_assert_true (g_utf8_validate (outcome->message, -1, NULL));
   g_test_message ("outcome %s: %s %s (%s)", outcome->name,
-                  hale_check_status_to_string (outcome->status), outcome->message,
-                  g_variant_print (outcome->details, FALSE));
+                  hale_check_status_to_string (outcome->status), outcome->message, printed);
   g_hash_table_replace (f->outcomes, g_strdup (outcome->name), hale_check_outcome_ref (outcome));
   g_hash_table_replace (f->counts, g_strdup (outcome->name), GUINT_TO_POINTER (n + 1));
 }
