@@ -70,6 +70,38 @@ typedef struct
   char *client_ca;   /* PEM CA bundle: clients must present a certificate it signed */
   guint min_version; /* 12 (TLS 1.2, the default) or 13 */
 } HaleTlsConfig;
+/* The kinds of [Check NAME] (hale-checks.h): what Kind= says, or what
+ * URL= / Unit= / TTL= imply. */
+typedef enum
+{
+  HALE_CHECK_KIND_HTTP,
+  HALE_CHECK_KIND_UNIT,
+  HALE_CHECK_KIND_PUSH,
+} HaleCheckKind;
+
+/* Format=: how an http check reads the answer. */
+typedef enum
+{
+  HALE_CHECK_FORMAT_AUTO,        /* by Content-Type and shape */
+  HALE_CHECK_FORMAT_FT,          /* FT __health JSON */
+  HALE_CHECK_FORMAT_HEALTH_JSON, /* application/health+json */
+  HALE_CHECK_FORMAT_SEED,        /* the seed-004 report */
+  HALE_CHECK_FORMAT_STATUS,      /* only the HTTP status code */
+} HaleCheckFormat;
+
+typedef struct
+{
+  char *name; /* "api" for [Check api] */
+  HaleCheckKind kind;
+  HaleCheckFormat format; /* http only; default auto */
+  char *url;              /* http: URL= */
+  char *unit;             /* unit: Unit= */
+  gint64 ttl;             /* push: TTL=, usec */
+  guint severity;         /* Severity=: 1 critical (default), 2 warning */
+  gint64 timeout;         /* usec; default [Network] Timeout */
+  gint64 interval;        /* usec; default [Network] CheckInterval */
+  char *ca_file;          /* http: CAFile=; NULL: system CAs */
+} HaleCheckConfig;
 
 typedef struct
 {
@@ -105,6 +137,7 @@ typedef struct
   GPtrArray *certificates; /* HaleCertificateConfig */
   GPtrArray *services;     /* HaleServiceConfig */
   GPtrArray *endpoints;    /* HaleEndpointConfig */
+  GPtrArray *checks;       /* HaleCheckConfig */
 
   /*< private >*/
   gint ref_count;
@@ -140,6 +173,8 @@ const HaleCertificateConfig *
 hale_config_find_certificate (const HaleConfig *config, const char *name);
 const HaleServiceConfig *
 hale_config_find_service (const HaleConfig *config, const char *name);
+const HaleCheckConfig *
+hale_config_find_check (const HaleConfig *config, const char *name);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the
