@@ -81,7 +81,15 @@ HaleConfig *hale_config_new_default (void);
  * HALE_CONFIG_ERROR_NOT_FOUND (the caller decides whether a missing
  * default file means "run with defaults"). Every problem in every file
  * is collected before failing: the error message holds one
- * "FILE:GROUP:KEY: what is wrong" line per problem. */
+ * "FILE:GROUP:KEY: what is wrong" line per problem ("FILE:GROUP: ..."
+ * for a group, "FILE: ..." for a file that does not parse).
+ *
+ * Drop-ins are the *.conf files of @path.d/ (hidden ones
+ * skipped), sorted by byte value. A key set twice in one group of one
+ * file is an error (GKeyFile would keep the last silently). Values are
+ * stripped of surrounding whitespace; there are no trailing comments.
+ * Booleans take true/false, yes/no, on/off, 1/0. An empty AuditLog= or
+ * HealthCheck= unsets the key, so a drop-in can turn it off. */
 HaleConfig *hale_config_load (const char *path, GError **error);
 
 HaleConfig *hale_config_ref (HaleConfig *config);

@@ -130,9 +130,8 @@ register_daemon_metrics (HaleDaemon *self)
   const char *build_values[]
       = { PACKAGE_VERSION, glib_version, soup_version, gnutls_check_version (NULL), NULL };
 
-  self->up = hale_metrics_add (self->metrics, HALE_METRIC_GAUGE, "up",
-                               "1 while haled is serving.", NULL, NULL, NULL, 0,
-                               HALE_METRIC_FLAGS_NONE);
+  self->up = hale_metrics_add (self->metrics, HALE_METRIC_GAUGE, "up", "1 while haled is serving.",
+                               NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
   build_info = hale_metrics_add (self->metrics, HALE_METRIC_GAUGE, "build_info",
                                  "haled's version and the versions of the libraries it runs on.",
                                  NULL, build_labels, NULL, 0, HALE_METRIC_FLAGS_NONE);
@@ -141,10 +140,10 @@ register_daemon_metrics (HaleDaemon *self)
       self->metrics, HALE_METRIC_GAUGE, "config_last_reload_successful",
       "Whether the last configuration (re)load succeeded (1) or was rejected (0).", NULL, NULL,
       NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->config_reload_time = hale_metrics_add (
-      self->metrics, HALE_METRIC_GAUGE, "config_last_reload_success_timestamp_seconds",
-      "When the running configuration was loaded.", "seconds", NULL, NULL, 0,
-      HALE_METRIC_FLAGS_NONE);
+  self->config_reload_time = hale_metrics_add (self->metrics, HALE_METRIC_GAUGE,
+                                               "config_last_reload_success_timestamp_seconds",
+                                               "When the running configuration was loaded.",
+                                               "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
   hale_metrics_add_process_collector (self->metrics);
 }
 
@@ -152,7 +151,7 @@ static void
 config_loaded (HaleDaemon *self)
 {
   hale_metric_set (self->config_reload_ok, NULL, 1);
-  hale_metric_set (self->config_reload_time, NULL, (double) (g_get_real_time () / G_USEC_PER_SEC));
+  hale_metric_set (self->config_reload_time, NULL, (double)(g_get_real_time () / G_USEC_PER_SEC));
 }
 
 /* Hands every module its part of @config. The HTTP listeners go first:
@@ -310,11 +309,11 @@ hale_daemon_class_init (HaleDaemonClass *klass)
   object_class->finalize = hale_daemon_finalize;
 
   /* ::ready: everything serves and the bus name is ours. */
-  signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* ::fatal (const char *message): haled cannot go on (the bus name). */
-  signals[SIGNAL_FATAL] = g_signal_new ("fatal", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_FATAL] = g_signal_new ("fatal", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void

@@ -6,6 +6,8 @@
  * once per change of any series, and at most once a second while a
  * series depends on the clock (set_until/set_since, the process
  * collector), then served as the same bytes to every scrape.
+ *
+ * The registry is not thread-safe: use it from the main context only.
  */
 #pragma once
 
@@ -37,8 +39,15 @@ typedef struct _HaleMetricFamily HaleMetricFamily;
 #define HALE_TYPE_METRICS (hale_metrics_get_type ())
 G_DECLARE_FINAL_TYPE (HaleMetrics, hale_metrics, HALE, METRICS, GObject)
 
+/* @metrics_namespace: NULL or "" for none; otherwise must pass
+ * hale_metrics_name_is_valid() (the config module checks Namespace=). */
 HaleMetrics *hale_metrics_new (const char *metrics_namespace);
 void hale_metrics_set_namespace (HaleMetrics *self, const char *metrics_namespace);
+const char *hale_metrics_get_namespace (HaleMetrics *self);
+
+/* Whether @name is a valid Prometheus metric name (or namespace):
+ * [a-zA-Z_:][a-zA-Z0-9_:]*. */
+gboolean hale_metrics_name_is_valid (const char *name);
 
 /* @name without namespace, e.g. "certificate_expiry_seconds". @unit may
  * be NULL (OpenMetrics' # UNIT line). @label_names is NULL-terminated
@@ -57,7 +66,10 @@ void hale_metric_inc (HaleMetricFamily *family, const char *const *label_values,
 void hale_metric_observe (HaleMetricFamily *family, const char *const *label_values,
                           double value);
 /* Value rendered as (@timestamp - now) / (now - @timestamp) seconds, at
- * render time: seconds left until expiry, age since issue. */
+ * render time: seconds left until expiry, age since issue. Gauges only.
+ * "now" is the wall clock in whole seconds (g_get_real_time() rounded
+ * down), the same granularity as the render cache, so two scrapes within
+ * one second agree and whole-second timestamps give whole numbers. */
 void hale_metric_set_until (HaleMetricFamily *family, const char *const *label_values,
                             double timestamp_seconds);
 void hale_metric_set_since (HaleMetricFamily *family, const char *const *label_values,
@@ -66,7 +78,9 @@ void hale_metric_set_since (HaleMetricFamily *family, const char *const *label_v
 void hale_metric_touch (HaleMetricFamily *family, const char *const *label_values);
 void hale_metric_remove (HaleMetricFamily *family, const char *const *label_values);
 void hale_metric_clear (HaleMetricFamily *family);
-/* Current value, for tests and for faces that show a number. */
+/* Current value, for tests and for faces that show a number; for a
+ * time-relative series its value now, for a histogram its _count.
+ * FALSE when the series does not exist. */
 gboolean hale_metric_get (HaleMetricFamily *family, const char *const *label_values,
                           double *out_value);
 
@@ -84,7 +98,7 @@ const char *hale_metrics_content_type (HaleMetricsFormat format);
 /* The exposition, from the cache when it is current. Transfer full. */
 GBytes *hale_metrics_render (HaleMetrics *self, HaleMetricsFormat format, gboolean gzip);
 
-/* Registers process_cpu_seconds_total, process_resident_memory_bytes,
+/* Registers (once) process_cpu_seconds_total, process_resident_memory_bytes,
  * process_virtual_memory_bytes, process_start_time_seconds,
  * process_open_fds, process_max_fds (read from /proc/self). */
 void hale_metrics_add_process_collector (HaleMetrics *self);

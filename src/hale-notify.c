@@ -27,8 +27,8 @@ hale_notify_reloading (void)
 {
   /* MONOTONIC_USEC lets a newer systemd (Type=notify-reload) match the
    * READY=1 that follows to this reload; 252 ignores it. */
-  g_autofree char *msg = g_strdup_printf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT,
-                                          g_get_monotonic_time ());
+  g_autofree char *msg
+      = g_strdup_printf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
   notify (msg);
 }
 

@@ -17,18 +17,34 @@ typedef enum
 /* Durations as operators write them: "30s", "5m", "72h", "1d", "1h30m",
  * "250ms", "2w". A bare number is refused: "30" could be seconds or
  * minutes, and guessing wrong is worse than asking. Result in
- * microseconds (GLib's time unit). */
+ * microseconds (GLib's time unit).
+ *
+ * Units: us, ms, s, m, h, d (24h), w (7d); components may repeat and
+ * may be separated by whitespace ("1d 2h", "5 m"). Fractions ("1.5h") and
+ * negative values are refused; a sum beyond G_MAXINT64 microseconds is
+ * HALE_UNITS_ERROR_OUT_OF_RANGE. Messages quote @text. */
 gboolean hale_duration_parse (const char *text, gint64 *out_usec, GError **error);
 
-/* "3d4h", "72h", "250ms", "0s": the shortest form that round-trips
- * through hale_duration_parse(). */
+/* "3d4h", "1h30m", "250ms", "0s": largest units first (w, d, h, m, s,
+ * ms, us), so 72h is written "3d"; round-trips through
+ * hale_duration_parse(). A negative duration gets a leading "-", which
+ * hale_duration_parse() refuses: there is none in a valid config. */
 char *hale_duration_format (gint64 usec);
 
 /* Sizes: "10M", "512K", "1G", "4096" (bytes); powers of 1024, as
- * journald.conf and logrotate read them. */
+ * journald.conf and logrotate read them. "10MiB" and "4096B" are the
+ * same; "10MB" is refused as ambiguous (1000 or 1024?). */
 gboolean hale_size_parse (const char *text, guint64 *out_bytes, GError **error);
 
-/* "host:port", "[v6]:port", ":port" (all addresses). */
+/* "host:port", "[v6]:port", ":port" (all addresses).
+ *
+ * @out_host is set to NULL for ":port" and "*:port": NULL means every
+ * address, IPv4 and IPv6, which is what GSocketListener and
+ * soup_server_listen_all() bind; an empty string is never returned.
+ * "0.0.0.0" and "[::]" are returned as written (the caller may treat them
+ * as wildcards of one family). The host is a name or an IP address,
+ * without brackets. Port 0 is allowed: it asks the kernel for a free
+ * port, which the tests rely on. @out_host and @out_port may be NULL. */
 gboolean hale_listen_parse (const char *text, char **out_host, guint16 *out_port, GError **error);
 
 G_END_DECLS

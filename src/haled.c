@@ -79,16 +79,16 @@ main (int argc, char **argv)
   gboolean user = FALSE;
   gboolean check_only = FALSE;
   gboolean version = FALSE;
-  GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
-      N_ ("Read FILE (and FILE.d/*.conf) instead of the default configuration"), N_ ("FILE") },
-    { "user", 0, 0, G_OPTION_ARG_NONE, &user,
-      N_ ("Use the session bus, the systemd user manager and XDG directories"), NULL },
-    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_only,
-      N_ ("Validate the configuration, print every problem and exit"), NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+            N_ ("Read FILE (and FILE.d/*.conf) instead of the default configuration"),
+            N_ ("FILE") },
+          { "user", 0, 0, G_OPTION_ARG_NONE, &user,
+            N_ ("Use the session bus, the systemd user manager and XDG directories"), NULL },
+          { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_only,
+            N_ ("Validate the configuration, print every problem and exit"), NULL },
+          { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
+          { NULL } };
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (HaleDaemon) daemon = NULL;
