@@ -10,6 +10,7 @@
 
 #include "hale-daemon.h"
 
+#include "hale-audit.h"
 #include "hale-cert-watch.h"
 #include "hale-config.h"
 #include "hale-dbus.h"
@@ -23,6 +24,7 @@
 
 #include <gnutls/gnutls.h>
 #include <libsoup/soup.h>
+#include <syslog.h>
 
 struct _HaleDaemon
 {
@@ -37,6 +39,7 @@ struct _HaleDaemon
   HaleState *state;
   HaleMetrics *metrics;
   HaleReport *report;
+  HaleAudit *audit;
   HaleCertWatch *certs;
   HaleHttp *http;
   HaleDbus *dbus;
@@ -164,6 +167,7 @@ apply_config (HaleDaemon *self, HaleConfig *config, GError **error)
     return FALSE;
 
   hale_metrics_set_namespace (self->metrics, config->metrics_namespace);
+  hale_audit_configure (self->audit, config);
   hale_cert_watch_configure (self->certs, config);
 
   g_clear_pointer (&self->config, hale_config_unref);
@@ -217,6 +221,7 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   register_daemon_metrics (self);
   self->state = hale_state_new ();
   self->report = hale_report_new (self->state);
+  self->audit = hale_audit_new (self->metrics);
   self->certs = hale_cert_watch_new (self->state, self->metrics, self->state_dir);
   self->http = hale_http_new (self->report, self->metrics);
   self->dbus = hale_dbus_new (self->state, self->report);
@@ -229,6 +234,24 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   g_signal_connect_swapped (self->dbus, "name-lost", G_CALLBACK (on_name_lost), self);
   hale_dbus_start (self->dbus, self->user ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM);
   return TRUE;
+}
+
+static void
+audit_config_event (HaleDaemon *self, gboolean success, const char *message, const char *error)
+{
+  const HaleAuditEvent event = {
+    .event = success ? HALE_EVENT_CONFIG_RELOADED : HALE_EVENT_CONFIG_REJECTED,
+    .message_id = success ? HALE_MESSAGE_ID_CONFIG_RELOADED : HALE_MESSAGE_ID_CONFIG_REJECTED,
+    .priority = success ? LOG_INFO : LOG_WARNING,
+    .message = message,
+    .outcome = success ? "success" : "failure",
+    .resource_type = "configuration",
+    .resource_id = self->config_path,
+    .duration_ms = -1,
+    .error = error,
+  };
+
+  hale_audit_emit (self->audit, &event);
 }
 
 gboolean
@@ -247,19 +270,14 @@ hale_daemon_reload (HaleDaemon *self, GError **error)
           "configuration rejected, the running one stays:\n%s", local_error->message);
 
       hale_metric_set (self->config_reload_ok, NULL, 0);
-      hale_log_event (G_LOG_LEVEL_WARNING, HALE_MESSAGE_ID_CONFIG_REJECTED,
-                      HALE_EVENT_CONFIG_REJECTED, message, HALE_FIELD_CONFIG_FILE,
-                      self->config_path, HALE_FIELD_OUTCOME, "failure", HALE_FIELD_ERROR,
-                      local_error->message, NULL);
+      audit_config_event (self, FALSE, message, local_error->message);
       hale_notify_ready ("Serving (the last reload was rejected; see the journal)");
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
 
   config_loaded (self);
-  hale_log_event (G_LOG_LEVEL_INFO, HALE_MESSAGE_ID_CONFIG_RELOADED, HALE_EVENT_CONFIG_RELOADED,
-                  "configuration reloaded", HALE_FIELD_CONFIG_FILE, self->config_path,
-                  HALE_FIELD_OUTCOME, "success", NULL);
+  audit_config_event (self, TRUE, "configuration reloaded", NULL);
   hale_notify_ready ("Serving");
   return TRUE;
 }
@@ -283,6 +301,7 @@ hale_daemon_dispose (GObject *object)
   g_clear_object (&self->dbus);
   g_clear_object (&self->http);
   g_clear_object (&self->certs);
+  g_clear_object (&self->audit);
   g_clear_object (&self->report);
   g_clear_object (&self->state);
   g_clear_object (&self->metrics);

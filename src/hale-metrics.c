@@ -15,8 +15,6 @@
  *   a sorted view rebuilt only when series come or go.
  */
 
-#define G_LOG_DOMAIN "hale-metrics"
-
 #include "config.h"
 
 #include <errno.h>

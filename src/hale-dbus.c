@@ -1,0 +1,382 @@
+/* hale-dbus.c: org.hale.Hale1 on the bus, and its Health interface.
+ *
+ * The skeletons are generated from dbus/\*.xml; this file only ties
+ * them to the state model. Status is a property binding, Certificates
+ * is rebuilt from the model when a certificate check changes, and the
+ * generated skeleton turns both into PropertiesChanged by itself.
+ */
+#include "config.h"
+
+#include "hale-dbus.h"
+#include "hale-dbus-generated.h"
+#include "hale-names.h"
+
+#include <string.h>
+
+struct _HaleDbus
+{
+  GObject parent_instance;
+
+  HaleState *state;
+  HaleReport *report;
+
+  HaleDBusHealth *health;
+  GPtrArray *interfaces; /* GDBusInterfaceSkeleton, health first */
+
+  GCancellable *cancellable;
+  GDBusConnection *connection;
+  guint owner_id;
+
+  GBinding *status_binding;
+  char *status; /* the last one announced, for StatusChanged's "old" */
+};
+
+G_DEFINE_TYPE (HaleDbus, hale_dbus, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_NAME_ACQUIRED,
+  SIGNAL_NAME_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Sections as clients name them; "" is the whole report. */
+static const struct
+{
+  const char *name;
+  HaleReportSection section;
+} report_sections[] = {
+  { "", HALE_REPORT_ALL },
+  { "certificate", HALE_REPORT_CERTIFICATE },
+  { "connectivity", HALE_REPORT_CONNECTIVITY },
+  { "services", HALE_REPORT_SERVICES },
+};
+
+static gboolean
+handle_get_report (HaleDBusHealth *health, GDBusMethodInvocation *invocation, const char *section,
+                   HaleDbus *self)
+{
+  g_autoptr (GBytes) json = NULL;
+  g_autofree char *text = NULL;
+  const char *data;
+  gsize size;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (report_sections); i++)
+    {
+      if (!g_str_equal (section, report_sections[i].name))
+        continue;
+
+      json = hale_report_get_json (self->report, report_sections[i].section, NULL);
+      data = g_bytes_get_data (json, &size);
+
+      /* A D-Bus string is UTF-8 without NULs; say so rather than let
+       * GVariant refuse the reply and leave the caller waiting. */
+      if (data == NULL || !g_utf8_validate_len (data, size, NULL))
+        {
+          g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+                                                 "The report for section “%s” is not valid UTF-8",
+                                                 section);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+
+      text = g_strndup (data, size);
+      hale_dbus_health_complete_get_report (health, invocation, text);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                         "Unknown report section “%s”: expected \"\" (the whole "
+                                         "report), \"certificate\", \"connectivity\" or "
+                                         "\"services\"",
+                                         section);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Connected after the property binding, so Status already holds the new
+ * word here. Flushing first puts PropertiesChanged on the wire before
+ * StatusChanged: a client reacting to the signal reads the new value. */
+static void
+on_state_status_notify (HaleState *state, GParamSpec *pspec, HaleDbus *self)
+{
+  const char *status = hale_status_to_string (hale_state_get_status (state));
+  g_autofree char *old = NULL;
+
+  if (g_strcmp0 (status, self->status) == 0)
+    return;
+
+  old = g_steal_pointer (&self->status);
+  self->status = g_strdup (status);
+
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->health));
+  hale_dbus_health_emit_status_changed (self->health, old, status);
+}
+
+/* Certificates (a{sa{sv}}): NAME -> the check's details with its status
+ * and message; the details never override those two. */
+static GVariant *
+build_certificates (HaleState *state)
+{
+  g_autoptr (GPtrArray) checks = hale_state_list_checks (state, HALE_CHECK_PREFIX_CERTIFICATE);
+  GVariantBuilder certificates;
+
+  g_variant_builder_init (&certificates, G_VARIANT_TYPE ("a{sa{sv}}"));
+  for (guint i = 0; i < checks->len; i++)
+    {
+      const HaleCheckResult *result = g_ptr_array_index (checks, i);
+      const char *name = result->name + strlen (HALE_CHECK_PREFIX_CERTIFICATE);
+      GVariantBuilder entry;
+      GVariantIter iter;
+      const char *key;
+      GVariant *value;
+
+      g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&entry, "{sv}", "status",
+                             g_variant_new_string (hale_check_status_to_string (result->status)));
+      g_variant_builder_add (&entry, "{sv}", "message", g_variant_new_string (result->message));
+
+      g_variant_iter_init (&iter, result->details);
+      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        {
+          if (!g_str_equal (key, "status") && !g_str_equal (key, "message"))
+            g_variant_builder_add (&entry, "{sv}", key, value);
+          g_variant_unref (value);
+        }
+
+      g_variant_builder_add (&certificates, "{sa{sv}}", name, &entry);
+    }
+  return g_variant_builder_end (&certificates);
+}
+
+static void
+update_certificates (HaleDbus *self)
+{
+  /* The skeleton compares with the value it holds and only emits
+   * PropertiesChanged on a real change. */
+  hale_dbus_health_set_certificates (self->health, build_certificates (self->state));
+}
+
+static void
+on_state_check_changed (HaleState *state, const char *name, HaleDbus *self)
+{
+  if (g_str_has_prefix (name, HALE_CHECK_PREFIX_CERTIFICATE))
+    update_certificates (self);
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  HaleDbus *self = HALE_DBUS (user_data);
+
+  g_debug ("Acquired the name %s", name);
+  g_signal_emit (self, signals[SIGNAL_NAME_ACQUIRED], 0);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  HaleDbus *self = HALE_DBUS (user_data);
+  g_autofree char *reason = NULL;
+
+  if (connection == NULL || g_dbus_connection_is_closed (connection))
+    reason = g_strdup_printf ("the bus connection closed before %s was ours", name);
+  else
+    reason = g_strdup_printf ("%s is owned by another process, or the bus policy does not "
+                              "allow us to own it",
+                              name);
+  g_signal_emit (self, signals[SIGNAL_NAME_LOST], 0, reason);
+}
+
+static gboolean
+export_interface (HaleDbus *self, GDBusInterfaceSkeleton *iface, GError **error)
+{
+  if (!g_dbus_interface_skeleton_export (iface, self->connection, HALE_DBUS_PATH, error))
+    {
+      g_prefix_error (error, "Could not export %s on %s: ",
+                      g_dbus_interface_skeleton_get_info (iface)->name, HALE_DBUS_PATH);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+on_bus_get (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) connection = g_bus_get_finish (result, &error);
+  HaleDbus *self;
+
+  /* Cancelled in dispose: self is gone, touch nothing. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = HALE_DBUS (user_data);
+  if (connection == NULL)
+    {
+      g_autofree char *reason
+          = g_strdup_printf ("could not connect to the bus: %s", error->message);
+      g_signal_emit (self, signals[SIGNAL_NAME_LOST], 0, reason);
+      return;
+    }
+
+  self->connection = g_steal_pointer (&connection);
+
+  /* Objects first, then the name: a client that sees the name appear
+   * must find everything already there. */
+  for (guint i = 0; i < self->interfaces->len; i++)
+    {
+      if (!export_interface (self, g_ptr_array_index (self->interfaces, i), &error))
+        {
+          g_signal_emit (self, signals[SIGNAL_NAME_LOST], 0, error->message);
+          return;
+        }
+    }
+
+  self->owner_id
+      = g_bus_own_name_on_connection (self->connection, HALE_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                      on_name_acquired, on_name_lost, self, NULL);
+}
+
+void
+hale_dbus_start (HaleDbus *self, GBusType bus_type)
+{
+  g_return_if_fail (HALE_IS_DBUS (self));
+  g_return_if_fail (self->cancellable == NULL);
+
+  self->cancellable = g_cancellable_new ();
+  g_bus_get (bus_type, self->cancellable, on_bus_get, self);
+}
+
+void
+hale_dbus_add_interface (HaleDbus *self, GDBusInterfaceSkeleton *iface)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (HALE_IS_DBUS (self));
+  g_return_if_fail (G_IS_DBUS_INTERFACE_SKELETON (iface));
+
+  g_ptr_array_add (self->interfaces, g_object_ref (iface));
+
+  /* Exporting the same interface twice on one path is a programming
+   * error, not something the bus or a user can cause. */
+  if (self->connection != NULL && !export_interface (self, iface, &error))
+    g_warning ("%s", error->message);
+}
+
+GDBusConnection *
+hale_dbus_get_connection (HaleDbus *self)
+{
+  g_return_val_if_fail (HALE_IS_DBUS (self), NULL);
+  return self->connection;
+}
+
+static void
+hale_dbus_dispose (GObject *object)
+{
+  HaleDbus *self = HALE_DBUS (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+
+  /* The name goes before the objects, so no client that still sees the
+   * name finds them missing. */
+  if (self->owner_id != 0)
+    {
+      g_bus_unown_name (self->owner_id);
+      self->owner_id = 0;
+    }
+
+  if (self->interfaces != NULL && self->connection != NULL)
+    {
+      for (guint i = 0; i < self->interfaces->len; i++)
+        {
+          GDBusInterfaceSkeleton *iface = g_ptr_array_index (self->interfaces, i);
+
+          if (g_dbus_interface_skeleton_has_connection (iface, self->connection))
+            g_dbus_interface_skeleton_unexport_from_connection (iface, self->connection);
+        }
+    }
+  g_clear_object (&self->connection);
+
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_data (self->state, self);
+  if (self->status_binding != NULL)
+    {
+      g_binding_unbind (self->status_binding);
+      self->status_binding = NULL;
+    }
+  if (self->health != NULL)
+    g_signal_handlers_disconnect_by_data (self->health, self);
+
+  g_clear_pointer (&self->interfaces, g_ptr_array_unref);
+  g_clear_object (&self->health);
+  g_clear_object (&self->report);
+  g_clear_object (&self->state);
+
+  G_OBJECT_CLASS (hale_dbus_parent_class)->dispose (object);
+}
+
+static void
+hale_dbus_finalize (GObject *object)
+{
+  HaleDbus *self = HALE_DBUS (object);
+
+  g_free (self->status);
+  G_OBJECT_CLASS (hale_dbus_parent_class)->finalize (object);
+}
+
+static void
+hale_dbus_class_init (HaleDbusClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hale_dbus_dispose;
+  object_class->finalize = hale_dbus_finalize;
+
+  /* ::name-acquired: the name is ours, every interface is exported. */
+  signals[SIGNAL_NAME_ACQUIRED]
+      = g_signal_new ("name-acquired", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 0);
+
+  /* ::name-lost (const char *reason): no bus, an interface could not be
+   * exported, the name is someone else's, or it was taken away. */
+  signals[SIGNAL_NAME_LOST]
+      = g_signal_new ("name-lost", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+hale_dbus_init (HaleDbus *self)
+{
+  self->interfaces = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+HaleDbus *
+hale_dbus_new (HaleState *state, HaleReport *report)
+{
+  HaleDbus *self;
+
+  g_return_val_if_fail (HALE_IS_STATE (state), NULL);
+  g_return_val_if_fail (HALE_IS_REPORT (report), NULL);
+
+  self = g_object_new (HALE_TYPE_DBUS, NULL);
+  self->state = g_object_ref (state);
+  self->report = g_object_ref (report);
+
+  self->health = hale_dbus_health_skeleton_new ();
+  g_signal_connect (self->health, "handle-get-report", G_CALLBACK (handle_get_report), self);
+  g_ptr_array_add (self->interfaces, g_object_ref (self->health));
+
+  /* The binding's notify handler runs before ours (connected first), so
+   * StatusChanged always follows the property. */
+  self->status_binding
+      = g_object_bind_property (state, "status", self->health, "status", G_BINDING_SYNC_CREATE);
+  self->status = g_strdup (hale_status_to_string (hale_state_get_status (state)));
+  g_signal_connect (state, "notify::status", G_CALLBACK (on_state_status_notify), self);
+
+  update_certificates (self);
+  g_signal_connect (state, "check-changed", G_CALLBACK (on_state_check_changed), self);
+
+  return self;
+}
