@@ -271,6 +271,9 @@ def cmd_report(results):
     print("  second while time-dependent series exist); node_exporter renders every scrape.")
     print("  cold: each scrape is 1.1 s after the last, so every one is a full render.")
 
+    if "many_start_s" in meta:
+        print(f"  haled with {meta.get('haled_cpu_name', '').split()[1]} certificates: start to a full /metrics in "
+              f"{meta['many_start_s']} s")
     print()
     print(f"Idle RSS (VmRSS), {meta.get('idle_wait', '?')} s after the load ended")
     for n, kb in rss.items():
@@ -346,9 +349,14 @@ def cmd_ports(n):
         s.close()
 
 
-def cmd_series(url):
+def cmd_series(url, prefix=None):
     body, enc = Scraper(url, False).get()
-    print(count_series(body_text(body, enc)))
+    text = body_text(body, enc)
+    if prefix is None:
+        print(count_series(text))
+    else:
+        p = prefix.encode()
+        print(sum(1 for line in text.split(b"\n") if line.startswith(p + b"{") or line.startswith(p + b" ")))
 
 
 def cmd_meta(results, key, value):
