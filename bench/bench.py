@@ -104,6 +104,17 @@ def body_text(body, enc):
 
 
 def cmd_cpu(results, name, pid, url, k, mode, want_gzip):
+    try:
+        measure_cpu(results, name, pid, url, k, mode, want_gzip)
+    except (OSError, http.client.HTTPException, RuntimeError) as e:
+        # A server that stops answering is a finding, not a reason to lose
+        # every other figure.
+        append(results, {"kind": "failure", "name": name,
+                         "what": f"CPU {mode} {want_gzip}: {type(e).__name__}: {e}"})
+        print(f"  {name:<14} {mode:<4} {want_gzip:<8} FAILED: {type(e).__name__}: {e}")
+
+
+def measure_cpu(results, name, pid, url, k, mode, want_gzip):
     pid, k, want_gzip = int(pid), int(k), want_gzip == "gzip"
     s = Scraper(url, want_gzip)
     body, enc = s.get()  # warm: connection up, series counted
@@ -273,11 +284,18 @@ def cmd_report(results):
 
     if "many_start_s" in meta:
         print(f"  haled with {meta.get('haled_cpu_name', '').split()[1]} certificates: start to a full /metrics in "
-              f"{meta['many_start_s']} s")
+              f"{meta['many_start_s']} s; CertificateRecheckInterval: {meta.get('recheck', '?')}")
     print()
     print(f"Idle RSS (VmRSS), {meta.get('idle_wait', '?')} s after the load ended")
     for n, kb in rss.items():
         print(f"  {n:<40}{kb / 1024:>8.1f} MiB")
+
+    failures = [r for r in recs if r["kind"] == "failure"]
+    if failures:
+        print()
+        print("Failures")
+        for r in failures:
+            print(f"  {r['name']}: {r['what']}")
 
     # Targets, from the numbers above.
     print()
