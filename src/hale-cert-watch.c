@@ -63,8 +63,9 @@ typedef struct
   HaleCertInfo *info; /* last good read */
   GError *error;      /* why the last read failed; NULL when it was good */
 
-  char *last_serial;   /* last serial ever seen, persisted */
-  gint64 last_renewal; /* seconds since the epoch; 0: unknown */
+  char *last_serial;     /* last serial ever seen, persisted */
+  gint64 last_renewal;   /* seconds since the epoch; 0: unknown */
+  char *expected_serial; /* put back by a rollback: not a renewal */
 
   char **info_labels;  /* labels of our certificate_info series, or NULL */
   guint error_reasons; /* bit per HaleCertError: read_errors_total series made */
@@ -105,6 +106,7 @@ G_DEFINE_TYPE (HaleCertWatch, hale_cert_watch, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_RENEWED,
+  SIGNAL_READ,
   N_SIGNALS
 };
 
@@ -333,6 +335,7 @@ entry_free (Entry *entry)
   g_clear_pointer (&entry->info, hale_cert_info_free);
   g_clear_error (&entry->error);
   g_free (entry->last_serial);
+  g_free (entry->expected_serial);
   g_strfreev (entry->info_labels);
   g_free (entry);
 }
@@ -661,7 +664,10 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
         {
           /* The first serial ever seen is where history starts, not a
            * renewal. One seen before, also before a restart, is. */
-          if (entry->last_serial != NULL)
+          if (g_strcmp0 (entry->expected_serial, info->serial) == 0)
+            g_debug ("Certificate %s: serial %s is back, as expected (not a renewal)", entry->name,
+                     info->serial);
+          else if (entry->last_serial != NULL)
             {
               g_autoptr (HaleCertInfo) previous = NULL;
               if (entry->info != NULL && g_strcmp0 (entry->info->serial, entry->last_serial) == 0)
@@ -674,6 +680,7 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
                 }
               entry_renewed (entry, previous, info);
             }
+          g_clear_pointer (&entry->expected_serial, g_free);
           g_free (entry->last_serial);
           entry->last_serial = g_strdup (info->serial);
           g_key_file_set_string (self->persist, group, "Serial", info->serial);
@@ -721,6 +728,8 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       info = hale_cert_info_parse (bytes, &error);
       if (info == NULL)
         g_prefix_error (&error, "%s: ", entry->path);
+      else
+        g_signal_emit (entry->self, signals[SIGNAL_READ], 0, entry->name, bytes, info);
     }
 
   entry_apply (entry, info, error);
@@ -1090,6 +1099,19 @@ hale_cert_watch_finalize (GObject *object)
   G_OBJECT_CLASS (hale_cert_watch_parent_class)->finalize (object);
 }
 
+void
+hale_cert_watch_expect_serial (HaleCertWatch *self, const char *name, const char *serial)
+{
+  Entry *entry;
+
+  g_return_if_fail (HALE_IS_CERT_WATCH (self));
+  entry = find_entry (self, name);
+  if (entry == NULL)
+    return;
+  g_free (entry->expected_serial);
+  entry->expected_serial = g_strdup (serial);
+}
+
 static void
 hale_cert_watch_class_init (HaleCertWatchClass *klass)
 {
@@ -1110,6 +1132,19 @@ hale_cert_watch_class_init (HaleCertWatchClass *klass)
   signals[SIGNAL_RENEWED]
       = g_signal_new ("renewed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_POINTER);
+
+  /**
+   * HaleCertWatch::read:
+   * @name: the [Certificate NAME]
+   * @pem: the bytes read from the file
+   * @info: (type gpointer): the HaleCertInfo parsed from @pem
+   *
+   * A read that parsed, before any "renewed" it causes: what the backup
+   * keeps is exactly what was read.
+   */
+  signals[SIGNAL_READ]
+      = g_signal_new ("read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_BYTES, G_TYPE_POINTER);
 }
 
 static void

@@ -33,7 +33,14 @@ void hale_cert_watch_recheck (HaleCertWatch *self);
 /* Transfer none; NULL before the first successful read. */
 const HaleCertInfo *hale_cert_watch_get_info (HaleCertWatch *self, const char *name);
 
+/* The next read of @name that finds @serial is not a renewal (no
+ * "renewed", no renewal counted): a rollback putting the previous
+ * certificate back announces it here first. */
+void hale_cert_watch_expect_serial (HaleCertWatch *self, const char *name, const char *serial);
+
 /* Signal "renewed" (const char *name, const HaleCertInfo *previous,
- * const HaleCertInfo *current): a new serial was seen. */
+ * const HaleCertInfo *current): a new serial was seen.
+ * Signal "read" (const char *name, GBytes *pem, const HaleCertInfo *info):
+ * every read that parsed, before the "renewed" it may cause. */
 
 G_END_DECLS

@@ -30,15 +30,17 @@ G_DEFINE_QUARK (hale - config - error - quark, hale_config_error)
 typedef enum
 {
   KEY_STRING,
-  KEY_PATH,          /* absolute path */
-  KEY_URL,           /* http:// or https:// */
-  KEY_BOOL,          /* true/false, yes/no, on/off, 1/0 */
-  KEY_DURATION,      /* hale_duration_parse(), gint64 usec */
-  KEY_SIZE,          /* hale_size_parse(), guint64 bytes */
-  KEY_UINT,          /* guint */
-  KEY_LISTEN,        /* hale_listen_parse(), kept as written */
-  KEY_UNIT_NAME,     /* a systemd unit name */
-  KEY_METRIC_PREFIX, /* [a-zA-Z_][a-zA-Z0-9_]* */
+  KEY_PATH,           /* absolute path */
+  KEY_URL,            /* http:// or https:// */
+  KEY_BOOL,           /* true/false, yes/no, on/off, 1/0 */
+  KEY_DURATION,       /* hale_duration_parse(), gint64 usec */
+  KEY_SIZE,           /* hale_size_parse(), guint64 bytes */
+  KEY_UINT,           /* guint */
+  KEY_LISTEN,         /* hale_listen_parse(), kept as written */
+  KEY_UNIT_NAME,      /* a systemd unit name */
+  KEY_METRIC_PREFIX,  /* [a-zA-Z_][a-zA-Z0-9_]* */
+  KEY_STATUS_RANGE,   /* "200-299" or "204": a HaleStatusRange */
+  KEY_CERT_SELECTION, /* a boolean, or [Certificate] names split by ',' or ';' */
 } KeyType;
 
 typedef enum
@@ -120,6 +122,7 @@ static const KeySchema keys[] = {
   { GROUP_MONITORING, "AuditLogKeep", KEY_UINT, KEY_FLAG_NONE, CFG (audit_log_keep) },
   { GROUP_MONITORING, "CertificateRecheckInterval", KEY_DURATION, KEY_FLAG_NONZERO,
     CFG (certificate_recheck) },
+  { GROUP_MONITORING, "BackupKeep", KEY_UINT, KEY_FLAG_NONZERO, CFG (backup_keep) },
 
   { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval) },
   { GROUP_NETWORK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CFG (timeout) },
@@ -130,14 +133,18 @@ static const KeySchema keys[] = {
   { GROUP_CERTIFICATE, "Path", KEY_PATH, KEY_FLAG_REQUIRED, CERT (path) },
   { GROUP_CERTIFICATE, "WarningBefore", KEY_DURATION, KEY_FLAG_NONE, CERT (warning_before) },
   { GROUP_CERTIFICATE, "CriticalBefore", KEY_DURATION, KEY_FLAG_NONE, CERT (critical_before) },
+  { GROUP_CERTIFICATE, "KeyPath", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CERT (key_path) },
 
   { GROUP_SERVICE, "Unit", KEY_UNIT_NAME, KEY_FLAG_REQUIRED, SVC (unit) },
   { GROUP_SERVICE, "HealthCheck", KEY_URL, KEY_FLAG_EMPTY_UNSETS, SVC (health_check) },
   { GROUP_SERVICE, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, SVC (timeout) },
   { GROUP_SERVICE, "Critical", KEY_BOOL, KEY_FLAG_NONE, SVC (critical) },
+  { GROUP_SERVICE, "ReloadOnChange", KEY_CERT_SELECTION, KEY_FLAG_NONE, SVC (reload_on_change) },
 
   { GROUP_ENDPOINT, "URL", KEY_URL, KEY_FLAG_REQUIRED, EP (url) },
   { GROUP_ENDPOINT, "Critical", KEY_BOOL, KEY_FLAG_NONE, EP (critical) },
+  { GROUP_ENDPOINT, "ExpectedStatus", KEY_STATUS_RANGE, KEY_FLAG_NONE, EP (expected_status) },
+  { GROUP_ENDPOINT, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, EP (ca_file) },
 };
 
 static const KeySchema *
@@ -187,6 +194,7 @@ certificate_free (gpointer data)
   HaleCertificateConfig *c = data;
   g_free (c->name);
   g_free (c->path);
+  g_free (c->key_path);
   g_free (c);
 }
 
@@ -206,6 +214,7 @@ service_free (gpointer data)
   g_free (s->name);
   g_free (s->unit);
   g_free (s->health_check);
+  g_strfreev (s->reload_on_change.names);
   g_free (s);
 }
 
@@ -214,6 +223,8 @@ endpoint_new (const char *name)
 {
   HaleEndpointConfig *e = g_new0 (HaleEndpointConfig, 1);
   e->name = g_strdup (name);
+  e->expected_status.min = 200;
+  e->expected_status.max = 299;
   return e;
 }
 
@@ -223,6 +234,7 @@ endpoint_free (gpointer data)
   HaleEndpointConfig *e = data;
   g_free (e->name);
   g_free (e->url);
+  g_free (e->ca_file);
   g_free (e);
 }
 
@@ -239,6 +251,7 @@ hale_config_new_default (void)
   config->audit_log_max_size = 10 * 1024 * 1024;
   config->audit_log_keep = 5;
   config->certificate_recheck = 60 * G_TIME_SPAN_SECOND;
+  config->backup_keep = 5;
   config->check_interval = 30 * G_TIME_SPAN_SECOND;
   config->timeout = 10 * G_TIME_SPAN_SECOND;
   config->degraded_threshold = 5 * G_TIME_SPAN_MINUTE;
@@ -384,6 +397,30 @@ check_url (const char *text)
   return NULL;
 }
 
+/* "200-299" or "204": codes a probe accepts. HTTP status codes are
+ * three digits, 100 to 599. */
+static char *
+parse_status_range (const char *text, HaleStatusRange *out)
+{
+  g_auto (GStrv) parts = g_strsplit (text, "-", 3);
+  guint64 lo, hi;
+
+  if (g_strv_length (parts) > 2
+      || !g_ascii_string_to_unsigned (g_strstrip (parts[0]), 10, 100, 599, &lo, NULL)
+      || (parts[1] != NULL
+          && !g_ascii_string_to_unsigned (g_strstrip (parts[1]), 10, 100, 599, &hi, NULL)))
+    return g_strdup_printf ("\"%s\" is not an HTTP status or range (write 200-299 or 204; "
+                            "codes from 100 to 599)",
+                            text);
+  if (parts[1] == NULL)
+    hi = lo;
+  if (hi < lo)
+    return g_strdup_printf ("\"%s\" is an empty range: write the lower code first", text);
+  out->min = (guint)lo;
+  out->max = (guint)hi;
+  return NULL;
+}
+
 /* Converts @text and stores it at @base + @key->offset. Returns NULL,
  * or what is wrong with @text. */
 static char *
@@ -453,12 +490,48 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
           *(guint64 *)field = bytes;
           return NULL;
         }
+      case KEY_STATUS_RANGE:
+        return parse_status_range (text, field);
       case KEY_UINT:
         {
           guint64 v;
-          if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT, &v, NULL))
-            return g_strdup_printf ("\"%s\" is not a whole number from 0 to %u", text, G_MAXUINT);
+          guint min = (key->flags & KEY_FLAG_NONZERO) ? 1 : 0;
+          if (!g_ascii_string_to_unsigned (text, 10, min, G_MAXUINT, &v, NULL))
+            return g_strdup_printf ("\"%s\" is not a whole number from %u to %u", text, min,
+                                    G_MAXUINT);
           *(guint *)field = (guint)v;
+          return NULL;
+        }
+      case KEY_CERT_SELECTION:
+        {
+          HaleCertificateSelection *sel = field;
+          g_auto (GStrv) parts = NULL;
+          g_autoptr (GPtrArray) names = NULL;
+          gboolean b;
+
+          g_clear_pointer (&sel->names, g_strfreev);
+          sel->all = FALSE;
+          if (parse_bool (text, &b))
+            {
+              sel->all = b;
+              return NULL;
+            }
+          /* Which names are [Certificate] groups is checked once all
+           * groups are known (check_reload_on_change). */
+          names = g_ptr_array_new_with_free_func (g_free);
+          parts = g_regex_split_simple ("[,;]", text, 0, 0);
+          for (guint i = 0; parts[i] != NULL; i++)
+            {
+              char *name = g_strstrip (parts[i]);
+              if (name[0] == '\0')
+                return g_strdup_printf ("\"%s\" has an empty name: write true, false, or "
+                                        "[Certificate] names separated by ','",
+                                        text);
+              if (!g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL))
+                g_ptr_array_add (names, g_strdup (name));
+            }
+          g_ptr_array_add (names, NULL);
+          sel->names = (GStrv)g_ptr_array_free (g_steal_pointer (&names), FALSE);
           return NULL;
         }
       default:
@@ -944,12 +1017,37 @@ check_certificate_paths (Loader *l, HaleConfig *config)
       g_autofree char *group = g_strdup_printf ("Certificate %s", c->name);
       HaleCertificateConfig *other = g_hash_table_lookup (seen, canonical);
 
+      if (c->key_path != NULL)
+        {
+          g_autofree char *key = g_canonicalize_filename (c->key_path, "/");
+          if (g_str_equal (key, canonical))
+            problem (l, "%s:%s:KeyPath: is the same file as Path=%s",
+                     file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->path);
+        }
       if (other != NULL)
         problem (l, "%s:%s:Path: %s is already watched by [Certificate %s]",
                  file_of (g_hash_table_lookup (l->by_name, group), "Path"), group, c->path,
                  other->name);
       else
         g_hash_table_insert (seen, g_steal_pointer (&canonical), c);
+    }
+}
+
+/* ReloadOnChange= names must be certificates hale watches: a typo
+ * would otherwise never reload anything, silently. */
+static void
+check_reload_on_change (Loader *l, HaleConfig *config)
+{
+  for (guint i = 0; i < config->services->len; i++)
+    {
+      HaleServiceConfig *s = g_ptr_array_index (config->services, i);
+      g_autofree char *group = g_strdup_printf ("Service %s", s->name);
+
+      for (guint j = 0; s->reload_on_change.names && s->reload_on_change.names[j]; j++)
+        if (hale_config_find_certificate (config, s->reload_on_change.names[j]) == NULL)
+          problem (l, "%s:%s:ReloadOnChange: there is no [Certificate %s]",
+                   file_of (g_hash_table_lookup (l->by_name, group), "ReloadOnChange"), group,
+                   s->reload_on_change.names[j]);
     }
 }
 
@@ -980,6 +1078,7 @@ hale_config_load (const char *path, GError **error)
     build_group (&l, config, g_ptr_array_index (l.groups, i));
   check_listen (&l, config);
   check_certificate_paths (&l, config);
+  check_reload_on_change (&l, config);
 
   if (l.problems->len > 0)
     {

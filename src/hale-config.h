@@ -11,7 +11,8 @@
 G_BEGIN_DECLS
 
 #define HALE_CONFIG_ERROR (hale_config_error_quark ())
-GQuark hale_config_error_quark (void);
+GQuark
+hale_config_error_quark (void);
 
 typedef enum
 {
@@ -25,7 +26,15 @@ typedef struct
   char *path;
   gint64 warning_before;  /* usec; default 72h */
   gint64 critical_before; /* usec; default 24h */
+  char *key_path;         /* KeyPath=: its private key, backed up with it; NULL when unset */
 } HaleCertificateConfig;
+
+/* ReloadOnChange=: the renewals that reload a service by themselves. */
+typedef struct
+{
+  gboolean all; /* true: a renewal of any [Certificate] */
+  GStrv names;  /* else these [Certificate] names; NULL: none (false, the default) */
+} HaleCertificateSelection;
 
 typedef struct
 {
@@ -34,13 +43,23 @@ typedef struct
   char *health_check; /* URL, or NULL */
   gint64 timeout;     /* usec; default 30s */
   gboolean critical;  /* default false */
+  HaleCertificateSelection reload_on_change;
 } HaleServiceConfig;
+
+/* An accepted range of HTTP status codes, both ends included. */
+typedef struct
+{
+  guint min;
+  guint max;
+} HaleStatusRange;
 
 typedef struct
 {
   char *name; /* "certificate-api" for [Endpoint certificate-api] */
   char *url;
-  gboolean critical; /* default false */
+  gboolean critical;               /* default false */
+  HaleStatusRange expected_status; /* ExpectedStatus=; default 200-299 */
+  char *ca_file;                   /* CAFile=: PEM bundle for https; NULL: system CAs */
 } HaleEndpointConfig;
 
 typedef struct
@@ -49,12 +68,13 @@ typedef struct
   GStrv files;
 
   /* [Monitoring] */
-  char *metrics_listen; /* default "127.0.0.1:9091" */
-  char *health_listen;  /* default "127.0.0.1:8081"; may equal metrics_listen */
-  char *audit_log;      /* NULL when unset */
+  char *metrics_listen;       /* default "127.0.0.1:9091" */
+  char *health_listen;        /* default "127.0.0.1:8081"; may equal metrics_listen */
+  char *audit_log;            /* NULL when unset */
   guint64 audit_log_max_size; /* bytes; default 10M */
   guint audit_log_keep;       /* default 5 */
   gint64 certificate_recheck; /* usec; default 60s: catches what inotify misses */
+  guint backup_keep;          /* BackupKeep=: serials kept per [Certificate]; default 5 */
 
   /* [Network] */
   gint64 check_interval;     /* usec; default 30s */
@@ -74,7 +94,8 @@ typedef struct
 } HaleConfig;
 
 /* Built-in defaults, no certificates, services or endpoints. */
-HaleConfig *hale_config_new_default (void);
+HaleConfig *
+hale_config_new_default (void);
 
 /* Reads @path, then @path.d/\*.conf in lexical order; later files
  * override keys of earlier ones, groups accumulate. @path missing is
@@ -90,19 +111,24 @@ HaleConfig *hale_config_new_default (void);
  * stripped of surrounding whitespace; there are no trailing comments.
  * Booleans take true/false, yes/no, on/off, 1/0. An empty AuditLog= or
  * HealthCheck= unsets the key, so a drop-in can turn it off. */
-HaleConfig *hale_config_load (const char *path, GError **error);
+HaleConfig *
+hale_config_load (const char *path, GError **error);
 
-HaleConfig *hale_config_ref (HaleConfig *config);
-void hale_config_unref (HaleConfig *config);
+HaleConfig *
+hale_config_ref (HaleConfig *config);
+void
+hale_config_unref (HaleConfig *config);
 
-const HaleCertificateConfig *hale_config_find_certificate (const HaleConfig *config,
-                                                           const char *name);
-const HaleServiceConfig *hale_config_find_service (const HaleConfig *config, const char *name);
+const HaleCertificateConfig *
+hale_config_find_certificate (const HaleConfig *config, const char *name);
+const HaleServiceConfig *
+hale_config_find_service (const HaleConfig *config, const char *name);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the
  * test that keeps the man page honest. */
-GStrv hale_config_list_keys (void);
+GStrv
+hale_config_list_keys (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleConfig, hale_config_unref)
 

@@ -11,14 +11,20 @@
 #include "hale-daemon.h"
 
 #include "hale-audit.h"
+#include "hale-authority.h"
 #include "hale-cert-watch.h"
 #include "hale-config.h"
+#include "hale-connectivity.h"
+#include "hale-dbus-degraded.h"
+#include "hale-dbus-reload.h"
 #include "hale-dbus.h"
 #include "hale-http.h"
 #include "hale-log.h"
 #include "hale-metrics.h"
 #include "hale-names.h"
 #include "hale-notify.h"
+#include "hale-probe.h"
+#include "hale-reload.h"
 #include "hale-report.h"
 #include "hale-state.h"
 
@@ -40,7 +46,12 @@ struct _HaleDaemon
   HaleMetrics *metrics;
   HaleReport *report;
   HaleAudit *audit;
+  HaleProber *prober;
   HaleCertWatch *certs;
+  HaleConnectivity *connectivity;
+  HaleReload *reload;
+  HaleAuthority *authority;
+  HaleReloadFace *reload_face;
   HaleHttp *http;
   HaleDbus *dbus;
 
@@ -169,6 +180,8 @@ apply_config (HaleDaemon *self, HaleConfig *config, GError **error)
   hale_metrics_set_namespace (self->metrics, config->metrics_namespace);
   hale_audit_configure (self->audit, config);
   hale_cert_watch_configure (self->certs, config);
+  hale_reload_configure (self->reload, config);
+  hale_connectivity_configure (self->connectivity, config);
 
   g_clear_pointer (&self->config, hale_config_unref);
   self->config = hale_config_ref (config);
@@ -183,6 +196,10 @@ on_name_acquired (HaleDaemon *self)
   if (self->ready)
     return;
   self->ready = TRUE;
+
+  /* The service manager answers on the bus haled is on: the system
+   * manager on the system bus, systemd --user on the session bus. */
+  hale_reload_set_connection (self->reload, hale_dbus_get_connection (self->dbus));
 
   hale_metric_set (self->up, NULL, 1);
   status = g_strdup_printf ("Serving: metrics on %s, health on %s, %u certificate(s)",
@@ -222,9 +239,25 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   self->state = hale_state_new ();
   self->report = hale_report_new (self->state);
   self->audit = hale_audit_new (self->metrics);
+  self->prober = hale_prober_new ();
   self->certs = hale_cert_watch_new (self->state, self->metrics, self->state_dir);
+  self->connectivity
+      = hale_connectivity_new (self->state, self->metrics, self->audit, self->prober);
+  /* Back from degraded mode: what may have changed meanwhile is read
+   * again at once. */
+  g_signal_connect_swapped (self->connectivity, "recheck-requested",
+                            G_CALLBACK (hale_cert_watch_recheck), self->certs);
+  self->reload = hale_reload_new (self->state, self->metrics, self->audit, self->certs,
+                                  self->prober, self->state_dir);
+  self->authority = hale_authority_new (self->user ? HALE_AUTHORITY_USER : HALE_AUTHORITY_SYSTEM);
   self->http = hale_http_new (self->report, self->metrics);
   self->dbus = hale_dbus_new (self->state, self->report);
+  self->reload_face = hale_reload_face_new (self->reload, self->authority, self->audit);
+  hale_dbus_add_interface (self->dbus, hale_reload_face_get_skeleton (self->reload_face));
+  {
+    g_autoptr (GDBusInterfaceSkeleton) degraded = hale_dbus_degraded_face_new (self->connectivity);
+    hale_dbus_add_interface (self->dbus, degraded);
+  }
 
   if (!apply_config (self, config, error))
     return FALSE;
@@ -288,6 +321,8 @@ hale_daemon_stop (HaleDaemon *self)
   g_return_if_fail (HALE_IS_DAEMON (self));
 
   hale_notify_stopping ();
+  if (self->connectivity != NULL)
+    hale_connectivity_stop (self->connectivity);
   if (self->up != NULL)
     hale_metric_set (self->up, NULL, 0);
 }
@@ -299,8 +334,13 @@ hale_daemon_dispose (GObject *object)
 
   /* Faces first, so nothing reads a source that is going away. */
   g_clear_object (&self->dbus);
+  g_clear_object (&self->reload_face);
   g_clear_object (&self->http);
+  g_clear_object (&self->authority);
+  g_clear_object (&self->reload);
+  g_clear_object (&self->connectivity);
   g_clear_object (&self->certs);
+  g_clear_object (&self->prober);
   g_clear_object (&self->audit);
   g_clear_object (&self->report);
   g_clear_object (&self->state);

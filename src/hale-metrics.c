@@ -500,7 +500,7 @@ hale_metrics_add (HaleMetrics *self, HaleMetricType type, const char *name, cons
   g_return_val_if_fail (hale_metrics_name_is_valid (name), NULL);
   g_return_val_if_fail (help != NULL, NULL);
   g_return_val_if_fail (type == HALE_METRIC_COUNTER || type == HALE_METRIC_GAUGE
-                            || type == HALE_METRIC_HISTOGRAM,
+                            || type == HALE_METRIC_HISTOGRAM || type == HALE_METRIC_UNTYPED,
                         NULL);
   g_return_val_if_fail (type != HALE_METRIC_COUNTER || g_str_has_suffix (name, "_total"), NULL);
   g_return_val_if_fail (type == HALE_METRIC_HISTOGRAM || n_buckets == 0, NULL);
@@ -647,7 +647,7 @@ set_clocked (HaleMetricFamily *family, const char *const *label_values, SeriesKi
   Series *series;
 
   g_return_if_fail (family != NULL);
-  g_return_if_fail (family->type == HALE_METRIC_GAUGE);
+  g_return_if_fail (family->type == HALE_METRIC_GAUGE || family->type == HALE_METRIC_UNTYPED);
 
   series = family_ensure (family, label_values);
   if (series == NULL)
@@ -923,6 +923,26 @@ get_sorted_families (HaleMetrics *self)
   return self->sorted_families;
 }
 
+void
+hale_metrics_foreach_family (HaleMetrics *self, HaleMetricsFamilyFunc func, gpointer user_data)
+{
+  static const char *const no_labels[] = { NULL };
+  GPtrArray *families;
+
+  g_return_if_fail (HALE_IS_METRICS (self));
+  g_return_if_fail (func != NULL);
+
+  families = get_sorted_families (self);
+  for (guint i = 0; i < families->len; i++)
+    {
+      HaleMetricFamily *f = g_ptr_array_index (families, i);
+
+      func (f->name, f->type, f->unit,
+            f->label_names != NULL ? (const char *const *)f->label_names : no_labels, f->flags,
+            user_data);
+    }
+}
+
 static void
 append_metadata (GString *out, const char *keyword, const char *name, const char *text)
 {
@@ -963,7 +983,10 @@ append_sample_start (GString *out, const char *name, gsize name_len, const char 
 static void
 render_family (GString *out, HaleMetricFamily *family, HaleMetricsFormat format, gint64 now)
 {
-  static const char *const type_names[] = { "counter", "gauge", "histogram" };
+  static const char *const type_names[] = { "counter", "gauge", "histogram", "untyped" };
+  /* OpenMetrics has no reserved-suffix lint, and the tools that read it
+   * know a gauge better than "unknown": the untyped family is a gauge. */
+  static const char *const om_type_names[] = { "counter", "gauge", "histogram", "gauge" };
   gboolean om = format == HALE_METRICS_FORMAT_OPENMETRICS;
   GPtrArray *sorted = family_get_sorted (family);
   const char *name = family->full_name;
@@ -977,7 +1000,7 @@ render_family (GString *out, HaleMetricFamily *family, HaleMetricsFormat format,
   if (om)
     {
       /* TYPE, UNIT, HELP is the order the OpenMetrics spec suggests. */
-      append_metadata (out, "TYPE", family->openmetrics_name, type_names[family->type]);
+      append_metadata (out, "TYPE", family->openmetrics_name, om_type_names[family->type]);
       if (family->unit != NULL)
         append_metadata (out, "UNIT", family->openmetrics_name, family->unit);
       append_metadata (out, "HELP", family->openmetrics_name, family->help_openmetrics);

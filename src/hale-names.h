@@ -17,6 +17,9 @@
 #define HALE_DBUS_IFACE_DEGRADED "org.hale.Hale1.Degraded"
 #define HALE_DBUS_IFACE_ROTATION "org.hale.Hale1.Rotation"
 #define HALE_DBUS_ERROR_PREFIX "org.hale.Hale1.Error."
+#define HALE_DBUS_ERROR_BUSY HALE_DBUS_ERROR_PREFIX "Busy"
+#define HALE_DBUS_ERROR_UNKNOWN_SERVICE HALE_DBUS_ERROR_PREFIX "UnknownService"
+#define HALE_DBUS_ERROR_NOT_CONNECTED HALE_DBUS_ERROR_PREFIX "NotConnected"
 
 /* Files */
 #define HALE_CONFIG_BASENAME "hale.conf"
@@ -47,6 +50,9 @@
 #define HALE_FIELD_CONFIG_FILE "HALE_CONFIG_FILE"
 #define HALE_FIELD_SERIAL "HALE_SERIAL"
 #define HALE_FIELD_PREVIOUS_SERIAL "HALE_PREVIOUS_SERIAL"
+#define HALE_FIELD_ACTOR_UNIT "HALE_ACTOR_UNIT"
+#define HALE_FIELD_ACTION "HALE_ACTION" /* the polkit action of a decision */
+#define HALE_FIELD_METHOD "HALE_METHOD" /* the D-Bus method that asked */
 
 /* Event names (HALE_EVENT=) */
 #define HALE_EVENT_STARTED "daemon_started"
@@ -58,6 +64,9 @@
 #define HALE_EVENT_ROLLBACK "rollback"
 #define HALE_EVENT_DEGRADED_ENTERED "degraded_entered"
 #define HALE_EVENT_DEGRADED_EXITED "degraded_exited"
+#define HALE_EVENT_AUTHORIZATION_GRANTED "authorization_granted"
+#define HALE_EVENT_AUTHORIZATION_DENIED "authorization_denied"
+#define HALE_EVENT_CERTIFICATE_RENEWAL_ATTEMPTED "certificate_renewal_attempted"
 
 /* MESSAGE_IDs: one per event type, stable forever; explained in
  * data/hale.catalog so `journalctl -x` shows what to do. */
@@ -70,3 +79,6 @@
 #define HALE_MESSAGE_ID_ROLLBACK "c82cd957ac8640bb8ebd85ce9dc37b71"
 #define HALE_MESSAGE_ID_DEGRADED_ENTERED "79bae68fa79a4f2ca54aa5fbf89cd400"
 #define HALE_MESSAGE_ID_DEGRADED_EXITED "490cf1802e974b55819ee3375935f9a8"
+#define HALE_MESSAGE_ID_AUTHORIZATION_GRANTED "caab417e58d144158b8d31ac791ad32e"
+#define HALE_MESSAGE_ID_AUTHORIZATION_DENIED "d8058db5b639443c81d186b79a679186"
+#define HALE_MESSAGE_ID_CERTIFICATE_RENEWAL_ATTEMPTED "d5b8812789f0464eaa9f891b9728b36a"

@@ -38,6 +38,8 @@ typedef struct
   char *error;        /* NULL on success; systemd's error name and message, the
                          job result ("failed", "timeout", ...), or the health check's reason */
   gint64 finished_at; /* g_get_real_time() */
+  gboolean critical;  /* the service's Critical= */
+  gboolean rollback;  /* a reload of the rollback, after the certificates were put back */
 } HaleReloadResult;
 
 HaleReloadResult *hale_reload_result_copy (const HaleReloadResult *result);
@@ -61,7 +63,14 @@ void hale_reload_set_connection (HaleReload *self, GDBusConnection *connection);
 /* @service: one [Service] group, or NULL for all in order. @actor: who
  * asked (NULL: haled itself, e.g. a renewal). Fails with BUSY while
  * another sequence runs. The result is a GPtrArray of HaleReloadResult,
- * one per service attempted. */
+ * one per service attempted (a critical failure stops the sequence, so
+ * those after it are not attempted); *@out_rolled_back says whether the
+ * certificates were put back (hale_reload_get_last_rollback() for how
+ * that went).
+ *
+ * Automatic runs (ReloadOnChange=) never fail with BUSY: a renewal seen
+ * during a sequence queues one follow-up run of the services it
+ * concerns, coalesced with any other queued renewal. */
 void hale_reload_run_async (HaleReload *self, const char *service, const HaleAuditActor *actor,
                             GCancellable *cancellable, GAsyncReadyCallback callback,
                             gpointer user_data);
@@ -70,12 +79,23 @@ GPtrArray *hale_reload_run_finish (HaleReload *self, GAsyncResult *result,
 
 gboolean hale_reload_is_busy (HaleReload *self);
 
+/* The rollback of the last sequence that needed one: TRUE when one ran.
+ * @out_success: the certificates were put back and every service
+ * reloaded again fine; @out_error (transfer full): why not, else NULL. */
+gboolean hale_reload_get_last_rollback (HaleReload *self, gboolean *out_success, char **out_error,
+                                        gint64 *out_finished_at);
+
 /* The last result of every service, in configuration order. Transfer
  * container. */
 GPtrArray *hale_reload_get_last_results (HaleReload *self);
 
 /* Signals:
- * "service-reloaded" (const HaleReloadResult *result): one service done.
- * "sequence-finished" (GPtrArray *results, gboolean rolled_back). */
+ * "service-reloaded" (const HaleReloadResult *result): one service done,
+ *   also the reloads of a rollback (result->rollback TRUE).
+ * "rollback-finished" (gboolean success, const char *error): the
+ *   certificates put back and the services reloaded again; error NULL on
+ *   success.
+ * "sequence-finished" (GPtrArray *results, gboolean rolled_back): results
+ *   are those of hale_reload_run_finish(), without the rollback's. */
 
 G_END_DECLS

@@ -1,0 +1,27 @@
+/* halectl-commands.h: one function per halectl command.
+ *
+ * Adding a command: a new halectl-NAME.c, its declaration here, a row in
+ * the table in halectl.c, and the file in src/meson.build and
+ * po/POTFILES.in.
+ *
+ * @argv holds the command's own arguments (not its name), @argc how
+ * many; each command checks them itself and returns an HalectlExit.
+ */
+#pragma once
+
+#include "halectl-common.h"
+
+G_BEGIN_DECLS
+
+int
+halectl_status (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_degraded (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_endpoints (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_reload (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_record (const HalectlOptions *options, int argc, char **argv);
+
+G_END_DECLS

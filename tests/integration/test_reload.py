@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Reloads through a real, private systemd --user manager, audited in a
+real journald and the JSON file; refused callers audited as refused.
+
+The manager runs as a plain process (testing.md): its own runtime and
+config directories in the test's temporary directory, its own
+dbus-daemon on $XDG_RUNTIME_DIR/bus, which haled --user then uses. The
+polkit of the refusal test is python3-dbusmock's polkitd template (a
+mock: a real polkitd needs the real system bus).
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import halectx  # noqa: E402
+from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
+
+IFACE_RELOAD = "org.hale.Hale1.Reload"
+NOBODY = 65534
+SYSTEMD = "/lib/systemd/systemd"
+JOURNALD = "/lib/systemd/systemd-journald"
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+P = halectx.require("haled", "halectl", "mkcert", "dbus-daemon", "busctl", "journalctl",
+                    "systemctl", "setpriv")
+
+
+def skip_or_fail(why):
+    halectx._skip_or_fail(why)
+
+
+def system_python():
+    """A python3 that has dbusmock (pyenv's may not: Debian's does)."""
+    for py in (os.environ.get("HALE_TEST_PYTHON"), "/usr/bin/python3", sys.executable):
+        if py and subprocess.run([py, "-c", "import dbusmock"], capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+# --- a real journald -------------------------------------------------------
+
+class Journald:
+    """journald as testing.md runs it: started by us only when none
+    answers on its socket, stopped by PID on the way out."""
+
+    def __init__(self):
+        self.proc = None
+
+    def _answers(self):
+        if not os.path.exists(JOURNAL_SOCKET):
+            return False
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.connect(JOURNAL_SOCKET)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def __enter__(self):
+        if self._answers():
+            return self
+        if os.geteuid() != 0 or not os.access(JOURNALD, os.X_OK):
+            skip_or_fail("no journald answers and we cannot start one (needs root and %s)" % JOURNALD)
+        os.makedirs("/run/systemd/journal", exist_ok=True)
+        self.proc = subprocess.Popen([JOURNALD], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._answers, what="journald to answer on %s" % JOURNAL_SOCKET)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        return False
+
+    @staticmethod
+    def entries(pid, **match):
+        """haled's audit entries (by its PID), as journalctl -o json gives them."""
+        args = ["journalctl", "--no-pager", "-o", "json", "_PID=%d" % pid]
+        args += ["%s=%s" % kv for kv in match.items()]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "journalctl failed: %s" % r.stderr)
+        return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+# --- a real systemd --user ---------------------------------------------------
+
+class SystemdHale(halectx.Hale):
+    """halectx.Hale whose bus is a private systemd --user's: units in
+    $XDG_CONFIG_HOME/systemd/user, haled --user on its bus."""
+
+    def __init__(self, programs, name, units):
+        super().__init__(programs, name)
+        self.units = units
+        self.created_run_dir = False
+
+    def start_bus(self):
+        if not os.access(SYSTEMD, os.X_OK):
+            skip_or_fail("%s not found" % SYSTEMD)
+        if not os.path.isdir("/run/systemd/system"):
+            if os.geteuid() != 0:
+                skip_or_fail("systemd --user needs /run/systemd/system, which only root can make")
+            os.makedirs("/run/systemd/system")
+            self.created_run_dir = True
+        env = self.env()
+        unitdir = os.path.join(env["XDG_CONFIG_HOME"], "systemd", "user")
+        os.makedirs(unitdir)
+        os.chmod(self.tmp, 0o700)
+        for name, text in self.units.items():
+            with open(os.path.join(unitdir, name), "w") as f:
+                f.write(text)
+        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        self.bus_proc = subprocess.Popen([SYSTEMD, "--user"], env=env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=open(os.path.join(self.tmp, "systemd.log"), "w"))
+        self.bus_address = "unix:path=" + os.path.join(self.tmp, "bus")
+        wait_until(lambda: subprocess.run(
+            ["busctl", "--user", "status", "org.freedesktop.systemd1"], env=self.env(),
+            capture_output=True).returncode == 0, timeout=20, what="systemd --user on its bus")
+
+    def systemctl(self, *args):
+        r = subprocess.run(["systemctl", "--user"] + list(args), env=self.env(),
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "systemctl --user %s: %s" % (" ".join(args), r.stderr))
+        return r.stdout
+
+    def close(self):
+        super().close()
+        if self.created_run_dir:
+            shutil.rmtree("/run/systemd/system", ignore_errors=True)
+
+
+def service_unit(reload_cmd):
+    return ("[Service]\nType=simple\nExecStart=/bin/sleep infinity\nExecReload=%s\n"
+            % reload_cmd)
+
+
+UNITS = {
+    "ok.service": service_unit("/bin/true"),
+    "fail.service": service_unit("/bin/false"),
+    "slow.service": service_unit("/bin/sleep 30"),
+    "sick.service": service_unit("/bin/true"),
+}
+
+
+class Health(BaseHTTPRequestHandler):
+    """/ok answers 200, /sick 500: the health checks after reload."""
+
+    def do_GET(self):
+        self.send_response(200 if self.path == "/ok" else 500)
+        self.end_headers()
+        self.wfile.write(b"ok\n" if self.path == "/ok" else b"sick\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def health_server():
+    server = HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def reload_config(h, port, audit_log, extra=""):
+    def build():
+        cert = os.path.join(h.certdir, "current.pem")
+        text = h.config_text([("current", cert)])
+        text = text.replace("[Monitoring]\n", "[Monitoring]\nAuditLog=%s\nAuditLogMaxSize=2K\n"
+                            "AuditLogKeep=2\n" % audit_log, 1)
+        text += """
+[Service ok]
+Unit=ok.service
+HealthCheck=http://127.0.0.1:%(port)d/ok
+Timeout=5s
+
+[Service fail]
+Unit=fail.service
+Timeout=5s
+
+[Service missing]
+Unit=missing.service
+Timeout=5s
+
+[Service slow]
+Unit=slow.service
+Timeout=2s
+
+[Service sick]
+Unit=sick.service
+HealthCheck=http://127.0.0.1:%(port)d/sick
+Timeout=2s
+%(extra)s""" % {"port": port, "extra": extra}
+        return text
+    return build
+
+
+def parse_results(busctl_json):
+    """busctl --json=short's a(sbtss) -> [(name, success, usec, error, unit)]."""
+    return [tuple(r) for r in json.loads(busctl_json)["data"][0]]
+
+
+def test_reload_all():
+    server = health_server()
+    port = server.server_address[1]
+    with Journald(), SystemdHale(P, "reload-all", UNITS) as h:
+        h.mkcert("current.pem", "0a0b0c")
+        audit_log = os.path.join(h.tmp, "audit", "audit.log")
+        h.systemctl("start", "ok.service", "fail.service", "slow.service", "sick.service")
+        h.start_haled(reload_config(h, port, audit_log))
+
+        # The call returns when the sequence ends: a long timeout.
+        start = time.monotonic()
+        out = h.busctl("--json=short", "--timeout=120", "call", BUS_NAME, OBJECT_PATH,
+                       IFACE_RELOAD, "ReloadAll")
+        log("ReloadAll took %.3f s" % (time.monotonic() - start))
+        results = parse_results(out)
+        check_equal([r[0] for r in results], ["ok", "fail", "missing", "slow", "sick"],
+                    "services in configuration order")
+        by = {r[0]: r for r in results}
+        check_equal(by["ok"][1], True, "ok succeeded")
+        check_equal(by["ok"][3], "", "ok has no error")
+        check_equal(by["ok"][4], "ok.service", "ok's unit")
+        check(0 < by["ok"][2] < 5_000_000, "ok's duration in usec: %r" % (by["ok"][2],))
+        check(not by["fail"][1] and "failed" in by["fail"][3], "fail: %r" % (by["fail"],))
+        check(not by["missing"][1] and "NoSuchUnit" in by["missing"][3],
+              "missing: %r" % (by["missing"],))
+        check(not by["slow"][1] and by["slow"][2] >= 2_000_000, "slow: %r" % (by["slow"],))
+        check(not by["sick"][1], "sick: %r" % (by["sick"],))
+
+        # The property keeps them; Busy is over.
+        check_equal(h.get_property("Busy", IFACE_RELOAD), False, "Busy after the sequence")
+        last = h.get_property("LastResults", IFACE_RELOAD)
+        check_equal([r[0] for r in last], ["ok", "fail", "missing", "slow", "sick"], "LastResults")
+
+        # halectl shows each as it comes, then the summary; one failed: 1.
+        r = subprocess.run([h.programs["halectl"], "--user", "reload", "ok"], env=h.env(),
+                           capture_output=True, text=True, timeout=60)
+        log(r.stdout + r.stderr)
+        check_equal(r.returncode, 0, "halectl reload ok exit status")
+        check("1 service reloaded, 0 failed." in r.stdout, "halectl summary: %r" % r.stdout)
+        r = subprocess.run([h.programs["halectl"], "--user", "reload"], env=h.env(),
+                           capture_output=True, text=True, timeout=120)
+        check_equal(r.returncode, 1, "halectl reload (failures) exit status")
+        for name in ("ok", "fail", "missing", "slow", "sick"):
+            check(any(line.startswith(name + " ") for line in r.stdout.splitlines()),
+                  "halectl shows %s: %r" % (name, r.stdout))
+        check("5 services reloaded, 4 failed." in r.stdout, "halectl summary: %r" % r.stdout)
+        r = subprocess.run([h.programs["halectl"], "--user", "reload", "nope"], env=h.env(),
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and "no service" in r.stderr, "unknown service: %r" % (r,))
+
+        # The journal: one service_reloaded per service and call, every field.
+        pid = h.haled.pid
+
+        def reloaded():
+            e = Journald.entries(pid, HALE_EVENT="service_reloaded")
+            return e if len(e) >= 5 + 1 + 5 else None
+        entries, _ = wait_until(reloaded, what="service_reloaded entries in the journal")
+        first = {e["HALE_RESOURCE_ID"]: e for e in entries[:5]}
+        for name, e in first.items():
+            check_equal(e["MESSAGE_ID"], "67c8041df4bf40e8aa0a5e0d23fb93b3", name + " MESSAGE_ID")
+            check_equal(e["SYSLOG_IDENTIFIER"], "haled", name + " SYSLOG_IDENTIFIER")
+            check_equal(e["HALE_RESOURCE_TYPE"], "service", name + " HALE_RESOURCE_TYPE")
+            check_equal(e["HALE_UNIT"], name + ".service", name + " HALE_UNIT")
+            check_equal(e["HALE_ACTOR_UID"], "0", name + " HALE_ACTOR_UID")
+            check_equal(e["HALE_ACTOR_IDENTITY"], "uid:0", name + " HALE_ACTOR_IDENTITY")
+            check_equal(e["HALE_ACTOR_AUTH_METHOD"], "dbus+root", name + " auth method")
+            check(e["HALE_ACTOR_PID"].isdigit(), name + " HALE_ACTOR_PID")
+            check(e["HALE_DURATION_MS"].isdigit(), name + " HALE_DURATION_MS")
+            check(e["MESSAGE"], name + " MESSAGE")
+            check(e["PRIORITY"] in ("3", "4", "5", "6"), name + " PRIORITY")
+        check_equal(first["ok"]["HALE_OUTCOME"], "success", "ok outcome")
+        check("HALE_ERROR" not in first["ok"], "ok has no HALE_ERROR")
+        for name in ("fail", "missing", "slow", "sick"):
+            check_equal(first[name]["HALE_OUTCOME"], "failure", name + " outcome")
+            check(first[name].get("HALE_ERROR"), name + " HALE_ERROR")
+        failures = Journald.entries(pid, HALE_EVENT="service_reloaded", HALE_OUTCOME="failure")
+        check(len(failures) >= 8, "journalctl HALE_OUTCOME=failure: %d" % len(failures))
+        granted = Journald.entries(pid, HALE_EVENT="authorization_granted")
+        check(len(granted) >= 3, "authorization_granted entries: %d" % len(granted))
+        check_equal(granted[0]["HALE_ACTION"], "org.hale.Hale1.reload", "HALE_ACTION")
+        check_equal(granted[0]["HALE_METHOD"], "ReloadAll", "HALE_METHOD")
+
+        # The JSON file: the seed's shape, rotated at 2K keeping 2.
+        audit_dir = os.path.dirname(audit_log)
+        names = sorted(os.listdir(audit_dir))
+        check_equal(names, ["audit.log", "audit.log.1", "audit.log.2"], "rotated audit files")
+        check_equal(os.stat(audit_log).st_mode & 0o777, 0o640, "audit.log mode")
+        lines = []
+        for n in names:
+            size = os.path.getsize(os.path.join(audit_dir, n))
+            check(size <= 2048, "%s is %d bytes, over AuditLogMaxSize=2K" % (n, size))
+            with open(os.path.join(audit_dir, n)) as f:
+                lines += [json.loads(line) for line in f if line.strip()]
+        for e in lines:
+            check_equal(sorted(e), ["actor", "details", "event_type", "outcome", "resource",
+                                    "timestamp"], "JSON keys")
+            check({"identity", "ip_address", "auth_method"} <= set(e["actor"]), "actor keys")
+            check_equal(sorted(e["resource"]), ["identifier", "type"], "resource keys")
+            check(e["outcome"] in ("success", "failure"), "outcome")
+        reloads = [e for e in lines if e["event_type"] == "service_reloaded"]
+        check(reloads, "service_reloaded lines in the JSON file")
+        check_equal(reloads[-1]["actor"]["auth_method"], "dbus+root", "JSON actor")
+        check_equal(reloads[-1]["actor"]["uid"], 0, "JSON actor uid")
+        h.allowed_warnings += [r"reload", r"health", r"fail", r"NoSuchUnit", r"timeout"]
+        h.stop_haled()
+    server.shutdown()
+
+
+class OpenBusHale(halectx.Hale):
+    """halectx.Hale on a bus any uid may connect to, so a caller of
+    another uid can be refused by haled rather than by the bus."""
+
+    def start_bus(self):
+        os.chmod(self.tmp, 0o755)
+        conf = os.path.join(self.tmp, "bus.conf")
+        with open(conf, "w") as f:
+            f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path=%s/bus</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/>
+<allow receive_sender="*"/></policy></busconfig>
+""" % self.tmp)
+        self.bus_proc = subprocess.Popen(
+            ["dbus-daemon", "--nofork", "--print-address=1", "--config-file=" + conf],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.bus_address = self.bus_proc.stdout.readline().decode().strip()
+        check(self.bus_address.startswith("unix:"), "dbus-daemon address %r" % self.bus_address)
+
+
+def test_denied():
+    if os.geteuid() != 0:
+        skip_or_fail("calling as another uid needs root (setpriv)")
+    py = system_python()
+    if py is None:
+        skip_or_fail("python3-dbusmock is not installed")
+    with Journald(), OpenBusHale(P, "reload-denied") as h:
+        cert = h.mkcert("current.pem", "0a0b0d")
+        audit_log = os.path.join(h.tmp, "audit.log")
+        mock_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.bus_address)
+        polkit = subprocess.Popen([py, "-m", "dbusmock", "--template", "polkitd"], env=mock_env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: h.busctl("status", "org.freedesktop.PolicyKit1", check_rc=False)
+                       .returncode == 0, what="the polkit mock on the bus")
+            h.start_haled(lambda: h.config_text([("current", cert)]).replace(
+                "[Monitoring]\n", "[Monitoring]\nAuditLog=%s\n" % audit_log, 1)
+                + "\n[Service ok]\nUnit=ok.service\n",
+                env={"DBUS_SYSTEM_BUS_ADDRESS": h.bus_address})
+
+            # nobody, polkit says no (the template denies by default).
+            caller = subprocess.Popen(
+                ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", "--",
+                 "busctl", "--address=" + h.bus_address, "call", BUS_NAME, OBJECT_PATH,
+                 IFACE_RELOAD, "ReloadAll"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            out, err = caller.communicate(timeout=30)
+            check(caller.returncode != 0 and "Access denied" in err,
+                  "nobody's ReloadAll: rc %d, %r" % (caller.returncode, err))
+
+            def denied():
+                e = Journald.entries(h.haled.pid, HALE_EVENT="authorization_denied")
+                return e or None
+            entries, _ = wait_until(denied, what="authorization_denied in the journal")
+            e = entries[-1]
+            check_equal(e["MESSAGE_ID"], "d8058db5b639443c81d186b79a679186", "MESSAGE_ID")
+            check_equal(e["HALE_OUTCOME"], "failure", "HALE_OUTCOME")
+            check_equal(e["HALE_ACTOR_UID"], str(NOBODY), "HALE_ACTOR_UID")
+            check_equal(e["HALE_ACTOR_PID"], str(caller.pid), "HALE_ACTOR_PID")
+            check_equal(e["HALE_ACTOR_AUTH_METHOD"], "dbus+polkit", "HALE_ACTOR_AUTH_METHOD")
+            check_equal(e["HALE_ACTION"], "org.hale.Hale1.reload", "HALE_ACTION")
+            check_equal(e["HALE_METHOD"], "ReloadAll", "HALE_METHOD")
+            check("org.hale.Hale1.reload" in e["HALE_ERROR"], "HALE_ERROR names the action")
+            check(not Journald.entries(h.haled.pid, HALE_EVENT="service_reloaded"),
+                  "a refused call reloads nothing")
+            with open(audit_log) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+            refused = [x for x in lines if x["event_type"] == "authorization_denied"]
+            check(refused and refused[-1]["actor"]["uid"] == NOBODY, "denial in the JSON file")
+
+            # The same caller, once polkit says yes.
+            h.busctl("call", "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+                     "org.freedesktop.DBus.Mock", "SetAllowed", "as", "1", "org.hale.Hale1.reload")
+            r = subprocess.run(
+                ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups", "--",
+                 "busctl", "--address=" + h.bus_address, "--timeout=60", "call", BUS_NAME,
+                 OBJECT_PATH, IFACE_RELOAD, "ReloadAll"], capture_output=True, text=True, timeout=90)
+            # No service manager on this bus: the reloads themselves fail,
+            # but the call got past the authority.
+            log("allowed ReloadAll: rc %d %s%s" % (r.returncode, r.stdout, r.stderr))
+            check("Access denied" not in r.stderr, "allowed ReloadAll: %r" % (r,))
+            granted = Journald.entries(h.haled.pid, HALE_EVENT="authorization_granted")
+            check(granted and granted[-1]["HALE_ACTOR_AUTH_METHOD"] == "dbus+polkit",
+                  "authorization_granted by polkit")
+            h.allowed_warnings += [r"reload", r"service", r"systemd", r"ok\.service"]
+            h.stop_haled()
+        finally:
+            polkit.terminate()
+            polkit.wait(5)
+
+
+if __name__ == "__main__":
+    halectx.run([test_reload_all, test_denied])
