@@ -196,15 +196,35 @@ def cmd_wrk(results, name, conns, path):
 # --- RSS ----------------------------------------------------------------------
 
 def cmd_rss(results, name, pid):
+    fields = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                kb = int(line.split()[1])
-    append(results, {"kind": "rss", "name": name, "kb": kb})
-    print(f"  {name:<22} VmRSS {kb / 1024:.1f} MiB")
+            if line.startswith(("VmRSS:", "RssAnon:", "RssFile:")):
+                fields[line.split(":")[0]] = int(line.split()[1])
+    # Pss shares library pages among the processes mapping them; VmRSS
+    # counts every shared library page in full.
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    fields["Pss"] = int(line.split()[1])
+    except OSError:
+        pass
+    kb = fields["VmRSS"]
+    append(results, {"kind": "rss", "name": name, "kb": kb, "anon_kb": fields.get("RssAnon"),
+                     "file_kb": fields.get("RssFile"), "pss_kb": fields.get("Pss")})
+    print(f"  {name:<22} VmRSS {kb / 1024:.1f} MiB (anon {fields.get('RssAnon', 0) / 1024:.1f}, "
+          f"file {fields.get('RssFile', 0) / 1024:.1f}, Pss {fields.get('Pss', 0) / 1024:.1f})")
 
 
 # --- report -------------------------------------------------------------------
+
+def fmt_s(v):
+    try:
+        return f"{float(v):.1f}"
+    except ValueError:
+        return v
+
 
 def fmt_rps(v):
     return f"{v:>9,.0f}" if v is not None else f"{'-':>9}"
@@ -221,6 +241,7 @@ def cmd_report(results):
     wrk = {(r["name"], r["conns"]): r for r in recs if r["kind"] == "wrk"}
     cpu = {(r["name"], r["mode"], r["gzip_asked"]): r for r in recs if r["kind"] == "cpu"}
     rss = {r["name"]: r["kb"] for r in recs if r["kind"] == "rss"}
+    rss_detail = {r["name"]: r for r in recs if r["kind"] == "rss"}
     meta = {r["key"]: r["value"] for r in recs if r["kind"] == "meta"}
 
     names = []
@@ -258,8 +279,8 @@ def cmd_report(results):
 
     print()
     print("CPU per scrape (server process utime+stime / schedstat; scrapes over one keep-alive connection)")
-    print(f"{'':<50}{'series':>8} {'bytes':>10} {'ms/scrape':>10} {'us/series':>10}")
-    print("-" * 90)
+    print(f"{'':<56}{'series':>8} {'bytes':>10} {'ms/scrape':>10} {'us/series':>10}")
+    print("-" * 96)
     labels = {
         ("load", False): "back-to-back, identity",
         ("load", True): "back-to-back, gzip",
@@ -276,7 +297,7 @@ def cmd_report(results):
             if r is None:
                 continue
             enc = "" if not g or r["encoding"] == "gzip" else "  (server did not gzip)"
-            print(f"{n + ': ' + label:<50}{r['series']:>8} {r['wire_bytes']:>10} "
+            print(f"{n + ': ' + label:<56}{r['series']:>8} {r['wire_bytes']:>10} "
                   f"{r['ms_per_scrape']:>10.3f} {r['us_per_series']:>10.3f}{enc}")
     print("  back-to-back: haled may answer from its render cache (rebuilt at most once a")
     print("  second while time-dependent series exist); node_exporter renders every scrape.")
@@ -284,11 +305,16 @@ def cmd_report(results):
 
     if "many_start_s" in meta:
         print(f"  haled with {meta.get('haled_cpu_name', '').split()[1]} certificates: start to a full /metrics in "
-              f"{meta['many_start_s']} s; CertificateRecheckInterval: {meta.get('recheck', '?')}")
+              f"{fmt_s(meta['many_start_s'])} s; CertificateRecheckInterval: {meta.get('recheck', '?')}")
     print()
     print(f"Idle RSS (VmRSS), {meta.get('idle_wait', '?')} s after the load ended")
+    print(f"  {'':<40}{'VmRSS':>10}{'of it anon':>12}{'file':>8}{'Pss':>8}")
     for n, kb in rss.items():
-        print(f"  {n:<40}{kb / 1024:>8.1f} MiB")
+        d = rss_detail[n]
+        mib = lambda v: f"{v / 1024:.1f}" if v is not None else "-"
+        print(f"  {n:<40}{mib(kb):>6} MiB{mib(d.get('anon_kb')):>12}{mib(d.get('file_kb')):>8}"
+              f"{mib(d.get('pss_kb')):>8}")
+    print("  (file: library and binary pages, shared with every other process mapping them)")
 
     failures = [r for r in recs if r["kind"] == "failure"]
     if failures:
@@ -321,8 +347,10 @@ def cmd_report(results):
     for ep in ("haled /health", "haled /metrics"):
         r = wrk.get((ep, 100))
         if r and r["p99_ms"] is not None:
+            ref = wrk.get((ep.replace("haled", "nginx") + " copy", 100))
+            ctx = f" (nginx, same bytes: {ref['p99_ms']:.3f} ms)" if ref and ref["p99_ms"] else ""
             verdict(f"{ep} p99 at 100 connections < 5 ms", r["p99_ms"] < 5.0,
-                    f"{r['p99_ms']:.3f} ms")
+                    f"{r['p99_ms']:.3f} ms{ctx}")
         else:
             verdict(f"{ep} p99 at 100 connections < 5 ms", None, "not measured")
 
@@ -348,8 +376,10 @@ def cmd_report(results):
         if not n.startswith("haled") or "after load" not in n:
             continue
         if ne_rss:
+            pss, ne_pss = rss_detail[n].get("pss_kb"), rss_detail[ne_name + " after load"].get("pss_kb")
+            extra = f"; Pss {pss / ne_pss:.2f}x" if pss and ne_pss else ""
             verdict(f"idle RSS after load <= 1/3 of node_exporter ({n})", kb * 3 <= ne_rss,
-                    f"{kb / 1024:.1f} vs {ne_rss / 1024:.1f} MiB = {kb / ne_rss:.2f}x")
+                    f"VmRSS {kb / 1024:.1f} vs {ne_rss / 1024:.1f} MiB = {kb / ne_rss:.2f}x{extra}")
     print()
     missed = sum(1 for v in verdicts if v is False)
     print(f"{sum(1 for v in verdicts if v)} passed, {missed} missed, "
