@@ -13,6 +13,7 @@
 #include "hale-audit.h"
 #include "hale-authority.h"
 #include "hale-cert-watch.h"
+#include "hale-checks.h"
 #include "hale-config.h"
 #include "hale-connectivity.h"
 #include "hale-dbus-degraded.h"
@@ -51,6 +52,7 @@ struct _HaleDaemon
   HaleProber *prober;
   HaleCertWatch *certs;
   HaleConnectivity *connectivity;
+  HaleChecks *checks;
   HaleReload *reload;
   HaleAuthority *authority;
   HaleReloadFace *reload_face;
@@ -185,6 +187,7 @@ apply_config (HaleDaemon *self, HaleConfig *config, GError **error)
   hale_audit_configure (self->audit, config);
   hale_cert_watch_configure (self->certs, config);
   hale_reload_configure (self->reload, config);
+  hale_checks_configure (self->checks, config);
   hale_connectivity_configure (self->connectivity, config);
 
   g_clear_pointer (&self->config, hale_config_unref);
@@ -204,6 +207,7 @@ on_name_acquired (HaleDaemon *self)
   /* The service manager answers on the bus haled is on: the system
    * manager on the system bus, systemd --user on the session bus. */
   hale_reload_set_connection (self->reload, hale_dbus_get_connection (self->dbus));
+  hale_checks_set_connection (self->checks, hale_dbus_get_connection (self->dbus));
 
   hale_metric_set (self->up, NULL, 1);
   status = g_strdup_printf ("Serving: metrics on %s, health on %s, %u certificate(s)",
@@ -251,6 +255,7 @@ hale_daemon_start (HaleDaemon *self, GError **error)
    * again at once. */
   g_signal_connect_swapped (self->connectivity, "recheck-requested",
                             G_CALLBACK (hale_cert_watch_recheck), self->certs);
+  self->checks = hale_checks_new (self->metrics);
   self->reload = hale_reload_new (self->state, self->metrics, self->audit, self->certs,
                                   self->prober, self->state_dir);
   /* After the certificate watcher: they share the renewal counter. */
@@ -349,6 +354,7 @@ hale_daemon_dispose (GObject *object)
   g_clear_object (&self->reload);
   g_clear_object (&self->rotation);
   g_clear_object (&self->connectivity);
+  g_clear_object (&self->checks);
   g_clear_object (&self->certs);
   g_clear_object (&self->prober);
   g_clear_object (&self->audit);

@@ -18,6 +18,7 @@
 #include "hale-probe.h"
 #include "hale-reload.h"
 #include "hale-report.h"
+#include "hale-checks.h"
 #include "hale-rotation.h"
 #include "hale-state.h"
 
@@ -174,6 +175,7 @@ test_doc_matches_registry (void)
   g_autoptr (HaleConnectivity) connectivity = NULL;
   g_autoptr (HaleReload) reload = NULL;
   g_autoptr (HaleRotation) rotation = NULL;
+  g_autoptr (HaleChecks) checks = NULL;
   g_autoptr (HaleHttp) http = NULL;
   Compare c = { doc, seen, problems };
   GHashTableIter iter;
@@ -186,6 +188,7 @@ test_doc_matches_registry (void)
   connectivity = hale_connectivity_new (state, metrics, audit, prober);
   reload = hale_reload_new (state, metrics, audit, certs, prober, dir);
   rotation = hale_rotation_new (metrics, audit);
+  checks = hale_checks_new (metrics);
   http = hale_http_new (report, metrics);
   hale_metrics_add_process_collector (metrics);
 
