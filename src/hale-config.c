@@ -1179,12 +1179,22 @@ is_wildcard (const char *host)
   return host == NULL || g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::");
 }
 
-static gboolean
-is_loopback_name (const char *host)
+/* The listener a Listen= value ends up as in hale-http.c: "localhost"
+ * is 127.0.0.1 there, and no host is every address. */
+static char *
+listener_identity (const char *listen)
 {
-  return host != NULL
-         && (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_equal (host, "127.0.0.1")
-             || g_str_equal (host, "::1"));
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+
+  if (!hale_listen_parse (listen, &host, &port, NULL))
+    return NULL;
+  if (host != NULL && g_ascii_strcasecmp (host, "localhost") == 0)
+    {
+      g_free (host);
+      host = g_strdup ("127.0.0.1");
+    }
+  return g_strdup_printf ("%s|%u", host != NULL ? host : "", port);
 }
 
 /* MetricsListen and HealthListen may name the same address (one
@@ -1213,10 +1223,15 @@ check_listen (Loader *l, HaleConfig *config)
     return; /* already reported */
   if (mport != hport || mport == 0)
     return;
-  if (mhost == hhost || (mhost != NULL && hhost != NULL && g_ascii_strcasecmp (mhost, hhost) == 0))
-    return;
-  if (!is_wildcard (mhost) && !is_wildcard (hhost)
-      && !(is_loopback_name (mhost) && is_loopback_name (hhost)))
+  {
+    g_autofree char *mid = listener_identity (config->metrics_listen);
+    g_autofree char *hid = listener_identity (config->health_listen);
+
+    /* localhost:P and 127.0.0.1:P are one listener. */
+    if (g_strcmp0 (mid, hid) == 0)
+      return;
+  }
+  if (!is_wildcard (mhost) && !is_wildcard (hhost))
     return;
 
   key = g != NULL && g_hash_table_contains (g->settings, "HealthListen") ? "HealthListen"
@@ -1225,24 +1240,6 @@ check_listen (Loader *l, HaleConfig *config)
            "%s:Monitoring:%s: HealthListen=%s and MetricsListen=%s overlap on port %u, so the "
            "second cannot bind; write the same address for both, or use another port",
            file_of (g, key), key, config->health_listen, config->metrics_listen, hport);
-}
-
-/* The listener a Listen= value ends up as in hale-http.c: "localhost"
- * is 127.0.0.1 there, and no host is every address. */
-static char *
-listener_identity (const char *listen)
-{
-  g_autofree char *host = NULL;
-  guint16 port = 0;
-
-  if (!hale_listen_parse (listen, &host, &port, NULL))
-    return NULL;
-  if (host != NULL && g_ascii_strcasecmp (host, "localhost") == 0)
-    {
-      g_free (host);
-      host = g_strdup ("127.0.0.1");
-    }
-  return g_strdup_printf ("%s|%u", host != NULL ? host : "", port);
 }
 
 static gboolean

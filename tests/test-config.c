@@ -459,8 +459,6 @@ static const ErrorCase error_cases[] = {
     "Monitoring:HealthListen", "overlap on port 9091" },
   { "listen-wildcard-v6", "[Monitoring]\nMetricsListen=[::]:8081\n", "Monitoring:MetricsListen",
     "overlap on port 8081" },
-  { "listen-localhost", "[Monitoring]\nMetricsListen=localhost:8081\n", "Monitoring:MetricsListen",
-    "overlap on port 8081" },
   { "syntax", "[Monitoring]\nthis line is not a key\n", "", "" },
   { "tls-version",
     "[Monitoring]\nMetricsTLSCertificate=/a.pem\nMetricsTLSKey=/a.key\nMetricsTLSMinVersion=1.1\n",
@@ -588,8 +586,11 @@ test_listen_shared (Fixture *f, gconstpointer data)
     "MetricsListen=127.0.0.1:9091\nHealthListen=127.0.0.1:9091\n",
     "MetricsListen=:9091\nHealthListen=*:9091\n",
     "MetricsListen=[::1]:9091\nHealthListen=[::1]:9091\n",
+    /* localhost is 127.0.0.1 to the HTTP face: the same listener. */
+    "MetricsListen=localhost:8081\n",
     /* Two addresses, neither covering the other. */
     "MetricsListen=127.0.0.1:9091\nHealthListen=192.0.2.1:9091\n",
+    "MetricsListen=localhost:9091\nHealthListen=[::1]:9091\n",
     /* Port 0: the kernel picks two different ports. */
     "MetricsListen=:0\nHealthListen=127.0.0.1:0\n",
   };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hale-http.h"
+#include "hale-units.h"
 #include "hale-names.h"
 
 #define WAIT_SECONDS 10
@@ -591,7 +592,7 @@ test_http_bad_address (Fixture *f, gconstpointer data)
 
   /* A name would need DNS: refused, clearly. */
   g_assert_false (configure (f->http, "example.com:9091", "127.0.0.1:0", &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, HALE_UNITS_ERROR, HALE_UNITS_ERROR_INVALID);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "MetricsListen"));
   g_assert_nonnull (strstr (error->message, "example.com"));
