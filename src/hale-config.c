@@ -88,6 +88,12 @@ typedef struct
   gsize offset;
   /* KEY_ENUM: the words, NULL-terminated, in the order of the enum. */
   const char *const *words;
+  /* KEY_UINT: the largest value (0: G_MAXUINT). KEY_DURATION: the
+   * shortest (usec, 0: any): limits where a larger or smaller value would
+   * make haled work against itself (renaming files in a loop, a timer
+   * that never lets a read finish). */
+  guint64 max;
+  gint64 min_usec;
 } KeySchema;
 
 static gpointer
@@ -135,10 +141,10 @@ static const KeySchema keys[] = {
   { GROUP_MONITORING, "HealthListen", KEY_LISTEN, KEY_FLAG_NONE, CFG (health_listen) },
   { GROUP_MONITORING, "AuditLog", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CFG (audit_log) },
   { GROUP_MONITORING, "AuditLogMaxSize", KEY_SIZE, KEY_FLAG_NONZERO, CFG (audit_log_max_size) },
-  { GROUP_MONITORING, "AuditLogKeep", KEY_UINT, KEY_FLAG_NONE, CFG (audit_log_keep) },
+  { GROUP_MONITORING, "AuditLogKeep", KEY_UINT, KEY_FLAG_NONE, CFG (audit_log_keep), .max = 100 },
   { GROUP_MONITORING, "CertificateRecheckInterval", KEY_DURATION, KEY_FLAG_NONZERO,
-    CFG (certificate_recheck) },
-  { GROUP_MONITORING, "BackupKeep", KEY_UINT, KEY_FLAG_NONZERO, CFG (backup_keep) },
+    CFG (certificate_recheck), .min_usec = G_USEC_PER_SEC },
+  { GROUP_MONITORING, "BackupKeep", KEY_UINT, KEY_FLAG_NONZERO, CFG (backup_keep), .max = 100 },
   { GROUP_MONITORING, "MetricsTLSCertificate", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
     CFG (metrics_tls.certificate) },
   { GROUP_MONITORING, "MetricsTLSKey", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CFG (metrics_tls.key) },
@@ -159,7 +165,8 @@ static const KeySchema keys[] = {
     CFG (metrics_basic_auth_users) },
   { GROUP_MONITORING, "HealthAuth", KEY_AUTH_SCOPE, KEY_FLAG_NONE, CFG (health_auth) },
 
-  { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval) },
+  { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval),
+    .min_usec = 100 * 1000 },
   { GROUP_NETWORK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CFG (timeout) },
   { GROUP_NETWORK, "DegradedThreshold", KEY_DURATION, KEY_FLAG_NONE, CFG (degraded_threshold) },
 
@@ -189,7 +196,8 @@ static const KeySchema keys[] = {
   { GROUP_CHECK, "TTL", KEY_DURATION, KEY_FLAG_NONZERO, CHK (ttl) },
   { GROUP_CHECK, "Severity", KEY_UINT, KEY_FLAG_NONZERO, CHK (severity) },
   { GROUP_CHECK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CHK (timeout) },
-  { GROUP_CHECK, "Interval", KEY_DURATION, KEY_FLAG_NONZERO, CHK (interval) },
+  { GROUP_CHECK, "Interval", KEY_DURATION, KEY_FLAG_NONZERO, CHK (interval),
+    .min_usec = 100 * 1000 },
   { GROUP_CHECK, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CHK (ca_file) },
 };
 
@@ -578,6 +586,11 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
             return g_strdup (error->message);
           if (usec == 0 && (key->flags & KEY_FLAG_NONZERO))
             return g_strdup_printf ("\"%s\" is too short: it must be longer than 0s", text);
+          if (usec < key->min_usec)
+            {
+              g_autofree char *shortest = hale_duration_format (key->min_usec);
+              return g_strdup_printf ("\"%s\" is too short: at least %s", text, shortest);
+            }
           *(gint64 *)field = usec;
           return NULL;
         }
@@ -626,9 +639,10 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
         {
           guint64 v;
           guint min = (key->flags & KEY_FLAG_NONZERO) ? 1 : 0;
-          if (!g_ascii_string_to_unsigned (text, 10, min, G_MAXUINT, &v, NULL))
-            return g_strdup_printf ("\"%s\" is not a whole number from %u to %u", text, min,
-                                    G_MAXUINT);
+          guint64 max = key->max != 0 ? key->max : G_MAXUINT;
+          if (!g_ascii_string_to_unsigned (text, 10, min, max, &v, NULL))
+            return g_strdup_printf ("\"%s\" is not a whole number from %u to %" G_GUINT64_FORMAT,
+                                    text, min, max);
           *(guint *)field = (guint)v;
           return NULL;
         }

@@ -460,6 +460,13 @@ static const ErrorCase error_cases[] = {
   { "listen-wildcard-v6", "[Monitoring]\nMetricsListen=[::]:8081\n", "Monitoring:MetricsListen",
     "overlap on port 8081" },
   { "syntax", "[Monitoring]\nthis line is not a key\n", "", "" },
+  /* Values that would make haled work against itself. */
+  { "audit-keep-huge", "[Monitoring]\nAuditLogKeep=4294967295\n", "Monitoring:AuditLogKeep",
+    "not a whole number from 0 to 100" },
+  { "recheck-too-often", "[Monitoring]\nCertificateRecheckInterval=500us\n",
+    "Monitoring:CertificateRecheckInterval", "too short: at least 1s" },
+  { "check-interval-too-often", "[Network]\nCheckInterval=1ms\n", "Network:CheckInterval",
+    "too short: at least 100ms" },
   { "tls-version",
     "[Monitoring]\nMetricsTLSCertificate=/a.pem\nMetricsTLSKey=/a.key\nMetricsTLSMinVersion=1.1\n",
     "Monitoring:MetricsTLSMinVersion", "write 1.2 or 1.3" },
