@@ -317,14 +317,18 @@ hale_daemon_reload (HaleDaemon *self, GError **error)
 
       hale_metric_set (self->config_reload_ok, NULL, 0);
       audit_config_event (self, FALSE, message, local_error->message);
-      hale_notify_ready ("Serving (the last reload was rejected; see the journal)");
+      /* READY=1 is the answer to RELOADING=1, but never before the
+       * first one: that one means the bus name is ours. */
+      if (self->ready)
+        hale_notify_ready ("Serving (the last reload was rejected; see the journal)");
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
 
   config_loaded (self);
   audit_config_event (self, TRUE, "configuration reloaded", NULL);
-  hale_notify_ready ("Serving");
+  if (self->ready)
+    hale_notify_ready ("Serving");
   return TRUE;
 }
 
