@@ -37,14 +37,12 @@ typedef enum
   HALE_CHECKS_ERROR_RATE_LIMITED,  /* a forced run asked too soon after the last */
 } HaleChecksError;
 
-typedef enum
-{
-  HALE_CHECK_KIND_HTTP,
-  HALE_CHECK_KIND_UNIT,
-  HALE_CHECK_KIND_PUSH,
-} HaleCheckKind;
+/* HaleCheckKind and HaleCheckFormat are in hale-config.h: the
+ * configuration says them. */
 
 const char *hale_check_kind_to_string (HaleCheckKind kind); /* "http", "unit", "push" */
+/* "auto", "ft", "health+json", "seed", "status": as Format= takes them. */
+const char *hale_check_format_to_string (HaleCheckFormat format);
 
 /* The latest outcome of one check, before any acknowledgement or
  * category applies. Immutable once emitted. */

@@ -41,6 +41,7 @@ typedef enum
   KEY_METRIC_PREFIX,  /* [a-zA-Z_][a-zA-Z0-9_]* */
   KEY_STATUS_RANGE,   /* "200-299" or "204": a HaleStatusRange */
   KEY_CERT_SELECTION, /* a boolean, or [Certificate] names split by ',' or ';' */
+  KEY_ENUM,           /* one of KeySchema.words, stored as its index (an int) */
 } KeyType;
 
 typedef enum
@@ -62,6 +63,7 @@ typedef enum
   GROUP_CERTIFICATE,
   GROUP_SERVICE,
   GROUP_ENDPOINT,
+  GROUP_CHECK,
 } GroupKind;
 
 typedef struct
@@ -82,6 +84,8 @@ typedef struct
   KeyFlags flags;
   /* Into HaleConfig for unnamed groups, into the item for named ones. */
   gsize offset;
+  /* KEY_ENUM: the words, NULL-terminated, in the order of the enum. */
+  const char *const *words;
 } KeySchema;
 
 static gpointer
@@ -96,6 +100,10 @@ static void
 service_free (gpointer data);
 static void
 endpoint_free (gpointer data);
+static gpointer
+check_new (const char *name);
+static void
+check_free (gpointer data);
 
 static const GroupSchema groups[] = {
   [GROUP_MONITORING] = { "Monitoring", FALSE },
@@ -107,12 +115,18 @@ static const GroupSchema groups[] = {
   = { "Service", TRUE, G_STRUCT_OFFSET (HaleConfig, services), service_new, service_free },
   [GROUP_ENDPOINT]
   = { "Endpoint", TRUE, G_STRUCT_OFFSET (HaleConfig, endpoints), endpoint_new, endpoint_free },
+  [GROUP_CHECK] = { "Check", TRUE, G_STRUCT_OFFSET (HaleConfig, checks), check_new, check_free },
 };
+
+/* In the order of HaleCheckKind and HaleCheckFormat. */
+static const char *const check_kinds[] = { "http", "unit", "push", NULL };
+static const char *const check_formats[] = { "auto", "ft", "health+json", "seed", "status", NULL };
 
 #define CFG(f) G_STRUCT_OFFSET (HaleConfig, f)
 #define CERT(f) G_STRUCT_OFFSET (HaleCertificateConfig, f)
 #define SVC(f) G_STRUCT_OFFSET (HaleServiceConfig, f)
 #define EP(f) G_STRUCT_OFFSET (HaleEndpointConfig, f)
+#define CHK(f) G_STRUCT_OFFSET (HaleCheckConfig, f)
 
 static const KeySchema keys[] = {
   { GROUP_MONITORING, "MetricsListen", KEY_LISTEN, KEY_FLAG_NONE, CFG (metrics_listen) },
@@ -145,6 +159,17 @@ static const KeySchema keys[] = {
   { GROUP_ENDPOINT, "Critical", KEY_BOOL, KEY_FLAG_NONE, EP (critical) },
   { GROUP_ENDPOINT, "ExpectedStatus", KEY_STATUS_RANGE, KEY_FLAG_NONE, EP (expected_status) },
   { GROUP_ENDPOINT, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, EP (ca_file) },
+
+  /* Which keys go with which Kind= is checked in check_check(). */
+  { GROUP_CHECK, "Kind", KEY_ENUM, KEY_FLAG_NONE, CHK (kind), check_kinds },
+  { GROUP_CHECK, "URL", KEY_URL, KEY_FLAG_EMPTY_UNSETS, CHK (url) },
+  { GROUP_CHECK, "Format", KEY_ENUM, KEY_FLAG_NONE, CHK (format), check_formats },
+  { GROUP_CHECK, "Unit", KEY_UNIT_NAME, KEY_FLAG_EMPTY_UNSETS, CHK (unit) },
+  { GROUP_CHECK, "TTL", KEY_DURATION, KEY_FLAG_NONZERO, CHK (ttl) },
+  { GROUP_CHECK, "Severity", KEY_UINT, KEY_FLAG_NONZERO, CHK (severity) },
+  { GROUP_CHECK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CHK (timeout) },
+  { GROUP_CHECK, "Interval", KEY_DURATION, KEY_FLAG_NONZERO, CHK (interval) },
+  { GROUP_CHECK, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CHK (ca_file) },
 };
 
 static const KeySchema *
@@ -238,6 +263,31 @@ endpoint_free (gpointer data)
   g_free (e);
 }
 
+static gpointer
+check_new (const char *name)
+{
+  HaleCheckConfig *c = g_new0 (HaleCheckConfig, 1);
+  c->name = g_strdup (name);
+  c->kind = HALE_CHECK_KIND_HTTP;
+  c->format = HALE_CHECK_FORMAT_AUTO;
+  c->severity = 1;
+  /* 0: [Network]'s, filled in once every group is read (resolve_checks). */
+  c->timeout = 0;
+  c->interval = 0;
+  return c;
+}
+
+static void
+check_free (gpointer data)
+{
+  HaleCheckConfig *c = data;
+  g_free (c->name);
+  g_free (c->url);
+  g_free (c->unit);
+  g_free (c->ca_file);
+  g_free (c);
+}
+
 HaleConfig *
 hale_config_new_default (void)
 {
@@ -259,6 +309,7 @@ hale_config_new_default (void)
   config->certificates = g_ptr_array_new_with_free_func (certificate_free);
   config->services = g_ptr_array_new_with_free_func (service_free);
   config->endpoints = g_ptr_array_new_with_free_func (endpoint_free);
+  config->checks = g_ptr_array_new_with_free_func (check_free);
   return config;
 }
 
@@ -284,6 +335,7 @@ hale_config_unref (HaleConfig *config)
   g_ptr_array_unref (config->certificates);
   g_ptr_array_unref (config->services);
   g_ptr_array_unref (config->endpoints);
+  g_ptr_array_unref (config->checks);
   g_free (config);
 }
 
@@ -311,6 +363,20 @@ hale_config_find_service (const HaleConfig *config, const char *name)
       const HaleServiceConfig *s = g_ptr_array_index (config->services, i);
       if (g_str_equal (s->name, name))
         return s;
+    }
+  return NULL;
+}
+
+const HaleCheckConfig *
+hale_config_find_check (const HaleConfig *config, const char *name)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  for (guint i = 0; i < config->checks->len; i++)
+    {
+      const HaleCheckConfig *c = g_ptr_array_index (config->checks, i);
+      if (g_str_equal (c->name, name))
+        return c;
     }
   return NULL;
 }
@@ -492,6 +558,18 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
         }
       case KEY_STATUS_RANGE:
         return parse_status_range (text, field);
+      case KEY_ENUM:
+        {
+          g_autofree char *known = NULL;
+          for (int i = 0; key->words[i] != NULL; i++)
+            if (g_str_equal (text, key->words[i]))
+              {
+                *(int *)field = i;
+                return NULL;
+              }
+          known = g_strjoinv (", ", (char **)key->words);
+          return g_strdup_printf ("\"%s\" is not one of %s", text, known);
+        }
       case KEY_UINT:
         {
           guint64 v;
@@ -653,7 +731,7 @@ classify_group (Loader *l, const char *file, const char *name, GroupKind *out_ki
 
   problem (l,
            "%s:%s: unknown group (known: Monitoring, Network, Metrics, Certificate NAME, "
-           "Service NAME, Endpoint NAME)",
+           "Service NAME, Endpoint NAME, Check NAME)",
            file, name);
   return FALSE;
 }
@@ -886,6 +964,96 @@ file_of (const MergedGroup *g, const char *key)
   return s != NULL ? s->file : g != NULL ? g->first_file : NULL;
 }
 
+/* Which kind a [Check] is, and that its keys are of that kind: Kind=
+ * when written, else the one of URL= / Unit= / TTL= that is set. */
+static gboolean
+check_check (Loader *l, MergedGroup *g, HaleCheckConfig *c)
+{
+  /* Indexed by HaleCheckKind. */
+  static const char *const kind_keys[] = { "URL", "Unit", "TTL" };
+  static const char *const kind_names[] = { "http", "unit", "push" };
+  const gboolean has[] = { c->url != NULL, c->unit != NULL, c->ttl > 0 };
+  gboolean ok = TRUE;
+
+  if (c->severity > 2)
+    {
+      problem (l, "%s:%s:Severity: \"%u\" is not 1 (critical) or 2 (warning)",
+               file_of (g, "Severity"), g->name, c->severity);
+      ok = FALSE;
+    }
+
+  if (g_hash_table_contains (g->settings, "Kind"))
+    {
+      if (!has[c->kind])
+        {
+          problem (l, "%s:%s:%s: required for Kind=%s", file_of (g, "Kind"), g->name,
+                   kind_keys[c->kind], kind_names[c->kind]);
+          ok = FALSE;
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (has); i++)
+        if (i != c->kind && has[i])
+          {
+            problem (l, "%s:%s:%s: not used by Kind=%s checks (%s= is for Kind=%s)",
+                     file_of (g, kind_keys[i]), g->name, kind_keys[i], kind_names[c->kind],
+                     kind_keys[i], kind_names[i]);
+            ok = FALSE;
+          }
+    }
+  else
+    {
+      int first = -1;
+      for (guint i = 0; i < G_N_ELEMENTS (has); i++)
+        {
+          if (!has[i])
+            continue;
+          if (first < 0)
+            first = (int)i;
+          else
+            {
+              problem (l,
+                       "%s:%s:%s: %s= and %s= are both set, and a check has one kind: keep "
+                       "one, or write Kind=",
+                       file_of (g, kind_keys[i]), g->name, kind_keys[i], kind_keys[first],
+                       kind_keys[i]);
+              ok = FALSE;
+            }
+        }
+      if (first < 0)
+        {
+          problem (l,
+                   "%s:%s: says nothing to check: write URL= (an http check), Unit= (a unit "
+                   "check) or TTL= (a push check)",
+                   g->first_file, g->name);
+          return FALSE;
+        }
+      c->kind = (HaleCheckKind)first;
+    }
+  if (!ok)
+    return FALSE;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *key = i == 0 ? "Format" : "CAFile";
+      if (c->kind != HALE_CHECK_KIND_HTTP && g_hash_table_contains (g->settings, key))
+        {
+          problem (l, "%s:%s:%s: only http checks read an answer; this is a %s check",
+                   file_of (g, key), g->name, key, kind_names[c->kind]);
+          ok = FALSE;
+        }
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *key = i == 0 ? "Timeout" : "Interval";
+      if (c->kind == HALE_CHECK_KIND_PUSH && g_hash_table_contains (g->settings, key))
+        {
+          problem (l, "%s:%s:%s: a push check runs nothing; it waits TTL= for a report",
+                   file_of (g, key), g->name, key);
+          ok = FALSE;
+        }
+    }
+  return ok;
+}
+
 static void
 build_group (Loader *l, HaleConfig *config, MergedGroup *g)
 {
@@ -940,6 +1108,9 @@ build_group (Loader *l, HaleConfig *config, MergedGroup *g)
           ok = FALSE;
         }
     }
+
+  if (g->kind == GROUP_CHECK && ok)
+    ok = check_check (l, g, item);
 
   if (item != NULL)
     {
@@ -1051,6 +1222,21 @@ check_reload_on_change (Loader *l, HaleConfig *config)
     }
 }
 
+/* Timeout= and Interval= default to [Network]'s, which may come after
+ * the [Check] in the file: filled in once everything is read. */
+static void
+resolve_checks (HaleConfig *config)
+{
+  for (guint i = 0; i < config->checks->len; i++)
+    {
+      HaleCheckConfig *c = g_ptr_array_index (config->checks, i);
+      if (c->timeout == 0)
+        c->timeout = config->timeout;
+      if (c->interval == 0)
+        c->interval = config->check_interval;
+    }
+}
+
 HaleConfig *
 hale_config_load (const char *path, GError **error)
 {
@@ -1079,6 +1265,7 @@ hale_config_load (const char *path, GError **error)
   check_listen (&l, config);
   check_certificate_paths (&l, config);
   check_reload_on_change (&l, config);
+  resolve_checks (config);
 
   if (l.problems->len > 0)
     {

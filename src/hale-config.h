@@ -62,6 +62,39 @@ typedef struct
   char *ca_file;                   /* CAFile=: PEM bundle for https; NULL: system CAs */
 } HaleEndpointConfig;
 
+/* The kinds of [Check NAME] (hale-checks.h): what Kind= says, or what
+ * URL= / Unit= / TTL= imply. */
+typedef enum
+{
+  HALE_CHECK_KIND_HTTP,
+  HALE_CHECK_KIND_UNIT,
+  HALE_CHECK_KIND_PUSH,
+} HaleCheckKind;
+
+/* Format=: how an http check reads the answer. */
+typedef enum
+{
+  HALE_CHECK_FORMAT_AUTO,        /* by Content-Type and shape */
+  HALE_CHECK_FORMAT_FT,          /* FT __health JSON */
+  HALE_CHECK_FORMAT_HEALTH_JSON, /* application/health+json */
+  HALE_CHECK_FORMAT_SEED,        /* the seed-004 report */
+  HALE_CHECK_FORMAT_STATUS,      /* only the HTTP status code */
+} HaleCheckFormat;
+
+typedef struct
+{
+  char *name; /* "api" for [Check api] */
+  HaleCheckKind kind;
+  HaleCheckFormat format; /* http only; default auto */
+  char *url;              /* http: URL= */
+  char *unit;             /* unit: Unit= */
+  gint64 ttl;             /* push: TTL=, usec */
+  guint severity;         /* Severity=: 1 critical (default), 2 warning */
+  gint64 timeout;         /* usec; default [Network] Timeout */
+  gint64 interval;        /* usec; default [Network] CheckInterval */
+  char *ca_file;          /* http: CAFile=; NULL: system CAs */
+} HaleCheckConfig;
+
 typedef struct
 {
   /* Files that made this configuration, in the order they were read. */
@@ -88,6 +121,7 @@ typedef struct
   GPtrArray *certificates; /* HaleCertificateConfig */
   GPtrArray *services;     /* HaleServiceConfig */
   GPtrArray *endpoints;    /* HaleEndpointConfig */
+  GPtrArray *checks;       /* HaleCheckConfig */
 
   /*< private >*/
   gint ref_count;
@@ -123,6 +157,8 @@ const HaleCertificateConfig *
 hale_config_find_certificate (const HaleConfig *config, const char *name);
 const HaleServiceConfig *
 hale_config_find_service (const HaleConfig *config, const char *name);
+const HaleCheckConfig *
+hale_config_find_check (const HaleConfig *config, const char *name);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the

@@ -408,6 +408,31 @@ static const ErrorCase error_cases[] = {
     "too short" },
   { "service-critical", "[Service a]\nUnit=a.service\nCritical=maybe\n", "Service a:Critical",
     "\"maybe\" is not a boolean" },
+  { "check-nothing", "[Check a]\nSeverity=2\n", "Check a", "says nothing to check" },
+  { "check-two-kinds", "[Check a]\nURL=http://h/\nUnit=a.service\n", "Check a:Unit",
+    "URL= and Unit= are both set, and a check has one kind" },
+  { "check-kind-word", "[Check a]\nKind=tcp\nURL=http://h/\n", "Check a:Kind",
+    "\"tcp\" is not one of http, unit, push" },
+  { "check-kind-needs-key", "[Check a]\nKind=unit\n", "Check a:Unit", "required for Kind=unit" },
+  { "check-kind-foreign-key", "[Check a]\nKind=push\nTTL=5m\nURL=http://h/\n", "Check a:URL",
+    "not used by Kind=push checks (URL= is for Kind=http)" },
+  { "check-format", "[Check a]\nURL=http://h/\nFormat=xml\n", "Check a:Format",
+    "\"xml\" is not one of auto, ft, health+json, seed, status" },
+  { "check-format-not-http", "[Check a]\nUnit=a.service\nFormat=ft\n", "Check a:Format",
+    "only http checks read an answer; this is a unit check" },
+  { "check-cafile-not-http", "[Check a]\nTTL=1m\nCAFile=/ca.pem\n", "Check a:CAFile",
+    "only http checks" },
+  { "check-severity", "[Check a]\nURL=http://h/\nSeverity=3\n", "Check a:Severity",
+    "\"3\" is not 1 (critical) or 2 (warning)" },
+  { "check-severity-zero", "[Check a]\nURL=http://h/\nSeverity=0\n", "Check a:Severity",
+    "not a whole number" },
+  { "check-url", "[Check a]\nURL=localhost:8080/health\n", "Check a:URL",
+    "is not an http:// or https:// URL" },
+  { "check-unit", "[Check a]\nUnit=nginx\n", "Check a:Unit", "\"nginx\" is not a unit name" },
+  { "check-ttl-zero", "[Check a]\nTTL=0s\n", "Check a:TTL", "too short" },
+  { "check-push-interval", "[Check a]\nTTL=5m\nInterval=1m\n", "Check a:Interval",
+    "a push check runs nothing" },
+  { "check-timeout", "[Check a]\nURL=http://h/\nTimeout=soon\n", "Check a:Timeout", "soon" },
   { "endpoint-url-missing", "[Endpoint ca]\nCritical=true\n", "Endpoint ca:URL",
     "required key is missing" },
   { "endpoint-url-scheme", "[Endpoint ca]\nURL=file:///etc/hosts\n", "Endpoint ca:URL",
@@ -586,6 +611,61 @@ test_unreadable_dropin_dir (Fixture *f, gconstpointer data)
 }
 
 static void
+test_checks (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleConfig) config = NULL;
+  const HaleCheckConfig *c;
+
+  /* [Network] after the checks: its defaults still reach them. */
+  g_free (write_file (f, "hale.conf",
+                      "[Check api]\n"
+                      "URL=https://127.0.0.1:8443/__health\n"
+                      "Format=ft\n"
+                      "CAFile=/etc/hale/ca.pem\n"
+                      "Severity=2\n"
+                      "Interval=10s\n"
+                      "[Check db]\n"
+                      "Unit=postgresql.service\n"
+                      "Timeout=3s\n"
+                      "[Check backup]\n"
+                      "TTL=1d\n"
+                      "[Check explicit]\n"
+                      "Kind=http\n"
+                      "URL=http://localhost/health\n"
+                      "[Network]\n"
+                      "CheckInterval=45s\n"
+                      "Timeout=7s\n"));
+  config = load_ok (f);
+  g_assert_cmpuint (config->checks->len, ==, 4);
+
+  c = hale_config_find_check (config, "api");
+  g_assert_nonnull (c);
+  g_assert_cmpint (c->kind, ==, HALE_CHECK_KIND_HTTP);
+  g_assert_cmpint (c->format, ==, HALE_CHECK_FORMAT_FT);
+  g_assert_cmpstr (c->url, ==, "https://127.0.0.1:8443/__health");
+  g_assert_cmpstr (c->ca_file, ==, "/etc/hale/ca.pem");
+  g_assert_cmpuint (c->severity, ==, 2);
+  g_assert_cmpint (c->interval, ==, 10 * SEC);
+  g_assert_cmpint (c->timeout, ==, 7 * SEC);
+
+  c = hale_config_find_check (config, "db");
+  g_assert_cmpint (c->kind, ==, HALE_CHECK_KIND_UNIT);
+  g_assert_cmpstr (c->unit, ==, "postgresql.service");
+  g_assert_cmpuint (c->severity, ==, 1);
+  g_assert_cmpint (c->timeout, ==, 3 * SEC);
+  g_assert_cmpint (c->interval, ==, 45 * SEC);
+
+  c = hale_config_find_check (config, "backup");
+  g_assert_cmpint (c->kind, ==, HALE_CHECK_KIND_PUSH);
+  g_assert_cmpint (c->ttl, ==, 24 * HOUR);
+
+  c = hale_config_find_check (config, "explicit");
+  g_assert_cmpint (c->kind, ==, HALE_CHECK_KIND_HTTP);
+  g_assert_cmpint (c->format, ==, HALE_CHECK_FORMAT_AUTO);
+  g_assert_null (hale_config_find_check (config, "nope"));
+}
+
+static void
 test_list_keys (void)
 {
   g_auto (GStrv) keys = hale_config_list_keys ();
@@ -614,6 +694,15 @@ test_list_keys (void)
     "Monitoring.BackupKeep",
     "Certificate.KeyPath",
     "Service.ReloadOnChange",
+    "Check.Kind",
+    "Check.URL",
+    "Check.Format",
+    "Check.Unit",
+    "Check.TTL",
+    "Check.Severity",
+    "Check.Timeout",
+    "Check.Interval",
+    "Check.CAFile",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -637,6 +726,7 @@ main (int argc, char **argv)
   ADD ("listen-shared", test_listen_shared);
   ADD ("not-found", test_not_found);
   ADD ("unreadable-dropin-dir", test_unreadable_dropin_dir);
+  ADD ("checks", test_checks);
 #undef ADD
   for (gsize i = 0; i < G_N_ELEMENTS (error_cases); i++)
     {
