@@ -95,6 +95,17 @@ typedef struct
   char *ca_file;          /* http: CAFile=; NULL: system CAs */
 } HaleCheckConfig;
 
+/* [Category NAME]: checks grouped for reports, acks and failover
+ * (hale-aggregate.h). */
+typedef struct
+{
+  char *name;          /* "db" for [Category db] */
+  GStrv checks;        /* Checks=: [Check] names; never NULL */
+  gint64 refresh_rate; /* RefreshRate=: usec; default 60s */
+  gboolean sticky;     /* Sticky=: default false */
+  gboolean enabled;    /* Enabled=: default true; the state file may override it */
+} HaleCategoryConfig;
+
 typedef struct
 {
   /* Files that made this configuration, in the order they were read. */
@@ -122,6 +133,7 @@ typedef struct
   GPtrArray *services;     /* HaleServiceConfig */
   GPtrArray *endpoints;    /* HaleEndpointConfig */
   GPtrArray *checks;       /* HaleCheckConfig */
+  GPtrArray *categories;   /* HaleCategoryConfig */
 
   /*< private >*/
   gint ref_count;
@@ -159,6 +171,8 @@ const HaleServiceConfig *
 hale_config_find_service (const HaleConfig *config, const char *name);
 const HaleCheckConfig *
 hale_config_find_check (const HaleConfig *config, const char *name);
+const HaleCategoryConfig *
+hale_config_find_category (const HaleConfig *config, const char *name);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the

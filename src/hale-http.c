@@ -59,7 +59,23 @@ struct _HaleHttp
   HaleReport *report;
   HaleMetrics *metrics;
   GPtrArray *listeners; /* Listener */
+  GHashTable *routes;   /* path -> ExtraRoute: hale_http_add_route() */
 };
+
+typedef struct
+{
+  HaleHttpHandler handler;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} ExtraRoute;
+
+static void
+extra_route_free (ExtraRoute *route)
+{
+  if (route->destroy != NULL)
+    route->destroy (route->user_data);
+  g_free (route);
+}
 
 G_DEFINE_TYPE (HaleHttp, hale_http, G_TYPE_OBJECT)
 
@@ -213,6 +229,7 @@ typedef enum
   ROUTE_LANDING,
   ROUTE_METRICS,
   ROUTE_HEALTH,
+  ROUTE_EXTRA,
 } Route;
 
 static Route
@@ -233,6 +250,8 @@ route_for (Listener *listener, const char *path, HaleReportSection *out_section)
     return ROUTE_LANDING;
   if ((listener->roles & ROLE_METRICS) && g_str_equal (path, "/metrics"))
     return ROUTE_METRICS;
+  if ((listener->roles & ROLE_HEALTH) && g_hash_table_contains (listener->http->routes, path))
+    return ROUTE_EXTRA;
   if (listener->roles & ROLE_HEALTH)
     for (gsize i = 0; i < G_N_ELEMENTS (health_paths); i++)
       if (g_str_equal (path, health_paths[i].path))
@@ -245,7 +264,7 @@ route_for (Listener *listener, const char *path, HaleReportSection *out_section)
 
 /* One handler for every path: routing depends on the listener's roles,
  * which a reload may change without re-opening the socket. The query
- * string is ignored. */
+ * string is ignored, except by hale_http_add_route() handlers. */
 static void
 handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                 gpointer user_data)
@@ -286,6 +305,12 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
         break;
       case ROUTE_HEALTH:
         serve_report (self, msg, section);
+        break;
+      case ROUTE_EXTRA:
+        {
+          ExtraRoute *extra = g_hash_table_lookup (self->routes, path);
+          extra->handler (msg, path, query, extra->user_data);
+        }
         break;
       case ROUTE_NONE:
         g_assert_not_reached ();
@@ -537,6 +562,7 @@ hale_http_finalize (GObject *object)
   for (guint i = 0; i < self->listeners->len; i++)
     listener_free (g_ptr_array_index (self->listeners, i));
   g_ptr_array_unref (self->listeners);
+  g_hash_table_unref (self->routes);
   g_clear_object (&self->report);
   g_clear_object (&self->metrics);
   G_OBJECT_CLASS (hale_http_parent_class)->finalize (object);
@@ -556,6 +582,25 @@ hale_http_init (HaleHttp *self)
   /* No free function: hale_http_configure() moves listeners between
    * arrays and frees only those that went away. */
   self->listeners = g_ptr_array_new ();
+  self->routes
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)extra_route_free);
+}
+
+void
+hale_http_add_route (HaleHttp *self, const char *path, HaleHttpHandler handler, gpointer user_data,
+                     GDestroyNotify destroy)
+{
+  ExtraRoute *route;
+
+  g_return_if_fail (HALE_IS_HTTP (self));
+  g_return_if_fail (path != NULL && path[0] == '/');
+  g_return_if_fail (handler != NULL);
+
+  route = g_new0 (ExtraRoute, 1);
+  route->handler = handler;
+  route->user_data = user_data;
+  route->destroy = destroy;
+  g_hash_table_replace (self->routes, g_strdup (path), route);
 }
 
 HaleHttp *
