@@ -26,6 +26,7 @@
 
 #include "hale-http.h"
 
+#include <errno.h>
 #include <gio/gnetworking.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -271,28 +272,20 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
 {
   Listener *listener = user_data;
   HaleHttp *self = listener->http;
-  const char *method = soup_server_message_get_method (msg);
   HaleReportSection section = HALE_REPORT_ALL;
   Route route = route_for (listener, path, &section);
 
   if (route == ROUTE_NONE)
     {
-      g_autofree char *message = g_strdup_printf ("no such path: %s", path);
+      /* The path is the client's: %ff decodes to bytes that are not
+       * UTF-8, and the answer is JSON. */
+      g_autofree char *clean = g_utf8_make_valid (path, -1);
+      g_autofree char *message = g_strdup_printf ("no such path: %s", clean);
       set_json_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", message);
       return;
     }
 
-  /* Methods are interned by libsoup: pointer comparison is enough. */
-  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
-    {
-      g_autofree char *message
-          = g_strdup_printf ("method %s is not allowed on %s; use GET or HEAD", method, path);
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                    "GET, HEAD");
-      set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message);
-      return;
-    }
-
+  /* handle_early() let only GET and HEAD through. */
   /* For HEAD libsoup sends the headers, Content-Length included, and
    * leaves the body out. */
   switch (route)
@@ -315,6 +308,112 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
       case ROUTE_NONE:
         g_assert_not_reached ();
     }
+}
+
+/* Runs when the request headers are in, before any body is read: a
+ * method haled does not serve or a body it never reads is answered now,
+ * so no client can make haled buffer a body of any size. */
+static void
+handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+              gpointer user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  const char *method = soup_server_message_get_method (msg);
+
+  /* A client that sends its body without waiting for "100 Continue"
+   * has it read off the connection anyway: into nothing, never into
+   * memory. */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+
+  /* Methods are interned by libsoup: pointer comparison is enough. */
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    {
+      soup_message_headers_replace (response, "Connection", "close");
+      g_autofree char *clean = g_utf8_make_valid (path, -1);
+      g_autofree char *message
+          = g_strdup_printf ("method %s is not allowed on %s; use GET or HEAD", method, clean);
+      soup_message_headers_replace (response, "Allow", "GET, HEAD");
+      set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message);
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_NONE
+      && soup_message_headers_get_content_length (headers) != 0)
+    {
+      soup_message_headers_replace (response, "Connection", "close");
+      set_json_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
+                      "GET and HEAD requests to haled carry no body");
+    }
+}
+
+/* Connections. A client that stops mid-request (or a slow loris) would
+ * hold its connection, and a file descriptor, for ever: every read and
+ * write on a connection gives up after this long without progress. */
+#define CONNECTION_IO_TIMEOUT_S 10
+
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket != NULL)
+    g_socket_set_timeout (socket, CONNECTION_IO_TIMEOUT_S);
+}
+
+/* libsoup before 3.3 never notices a client closing a kept-alive
+ * connection between two requests (fixed upstream by commit d20c6601):
+ * the socket stays in CLOSE-WAIT and its descriptor is lost, until
+ * accept() fails and the listener stops for good. So between requests
+ * haled watches the socket itself: new bytes are the next request, for
+ * libsoup; an end of stream means the client is gone, and the socket is
+ * closed here. (libsoup still keeps its small connection object.) */
+static gboolean
+on_idle_socket (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  char byte;
+  gssize n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (condition & (G_IO_HUP | G_IO_ERR)))
+    g_socket_close (socket, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* As libsoup decides whether a connection outlives its request. */
+static gboolean
+is_keepalive (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+
+  if (soup_message_headers_header_contains (response, "Connection", "close")
+      || soup_message_headers_header_contains (request, "Connection", "close"))
+    return FALSE;
+  if (soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0)
+    return soup_message_headers_header_contains (request, "Connection", "Keep-Alive");
+  return TRUE;
+}
+
+static void
+on_request_finished (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+  g_autoptr (GSource) source = NULL;
+
+  if (socket == NULL || g_socket_is_closed (socket) || !is_keepalive (msg))
+    return;
+  source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_idle_socket), g_object_ref (socket),
+                         g_object_unref);
+  g_source_set_static_name (source, "[haled] idle connection");
+  g_source_attach (source, NULL);
+}
+
+static void
+guard_connections (SoupServer *server)
+{
+  g_signal_connect (server, "request-started", G_CALLBACK (on_request_started), NULL);
+  if (soup_get_major_version () == 3 && soup_get_minor_version () < 3)
+    g_signal_connect (server, "request-finished", G_CALLBACK (on_request_finished), NULL);
 }
 
 /* Listening */
@@ -435,7 +534,9 @@ listener_open (HaleHttp *self, const char *key_name, const char *text, GSocketAd
   listener->key = address_key (address);
   listener->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
   listener->server = soup_server_new ("server-header", "haled/" PACKAGE_VERSION, NULL);
+  soup_server_add_early_handler (listener->server, NULL, handle_early, listener, NULL);
   soup_server_add_handler (listener->server, NULL, handle_request, listener, NULL);
+  guard_connections (listener->server);
   if (!soup_server_listen_socket (listener->server, socket, 0, &local_error))
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error),

@@ -8,7 +8,9 @@
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
+#include <errno.h>
 #include <locale.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,6 +49,22 @@ on_fatal (HaleDaemon *daemon, const char *message, gpointer user_data)
 
   haled->exit_code = EXIT_FAILURE;
   g_main_loop_quit (haled->loop);
+}
+
+/* Every HTTP client, probe and watched directory is a descriptor, and
+ * the soft limit of 1024 systemd leaves is far below the hard one. poll()
+ * has no FD_SETSIZE limit, so take what we are allowed. */
+static void
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) < 0)
+        g_debug ("cannot raise RLIMIT_NOFILE: %s", g_strerror (errno));
+    }
 }
 
 /* --check-config: every problem on its own line, "FILE:GROUP:KEY: ...". */
@@ -120,6 +138,7 @@ main (int argc, char **argv)
   if (check_only)
     return check_config (config_path, user);
 
+  raise_fd_limit ();
   options.config_path = config_path;
   options.user = user;
   daemon = hale_daemon_new (&options);
