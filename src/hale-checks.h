@@ -27,7 +27,8 @@
 G_BEGIN_DECLS
 
 #define HALE_CHECKS_ERROR (hale_checks_error_quark ())
-GQuark hale_checks_error_quark (void);
+GQuark
+hale_checks_error_quark (void);
 
 typedef enum
 {
@@ -40,53 +41,70 @@ typedef enum
 /* HaleCheckKind and HaleCheckFormat are in hale-config.h: the
  * configuration says them. */
 
-const char *hale_check_kind_to_string (HaleCheckKind kind); /* "http", "unit", "push" */
+const char *
+hale_check_kind_to_string (HaleCheckKind kind); /* "http", "unit", "push" */
 /* "auto", "ft", "health+json", "seed", "status": as Format= takes them. */
-const char *hale_check_format_to_string (HaleCheckFormat format);
+const char *
+hale_check_format_to_string (HaleCheckFormat format);
 
 /* The latest outcome of one check, before any acknowledgement or
  * category applies. Immutable once emitted. */
 typedef struct
 {
-  char *name;          /* the group name: "api" for [Check api] */
+  char *name; /* the group name: "api" for [Check api] */
   HaleCheckKind kind;
-  gboolean ok;         /* passed (a warn answer is ok = FALSE, severity 2) */
-  guint severity;      /* of the check: 1 critical, 2 warning */
+  gboolean ok;            /* passed (a warn answer is ok = FALSE, severity 2) */
+  guint severity;         /* of the check: 1 critical, 2 warning */
   HaleCheckStatus status; /* healthy when ok; else critical (severity 1) or warning */
-  char *message;       /* one line: why, when not ok */
-  GVariant *details;   /* a{sv}: kind-specific (format, http_status, checks, unit states,
-                          blockers, ...), never NULL */
-  gint64 checked_at;   /* g_get_real_time() */
-  gint64 duration;     /* usec */
-  double qos;          /* share of passed runs over the recent window, 0..1 */
+  char *message;          /* one line: why, when not ok */
+  GVariant *details;      /* a{sv}: kind-specific (format, http_status, checks, unit states,
+                             blockers, ...), never NULL */
+  gint64 checked_at;      /* g_get_real_time() */
+  gint64 duration;        /* usec */
+  double qos;             /* share of passed runs over the recent window, 0..1 */
 } HaleCheckOutcome;
 
-HaleCheckOutcome *hale_check_outcome_ref (HaleCheckOutcome *outcome);
-void hale_check_outcome_unref (HaleCheckOutcome *outcome);
+#define HALE_TYPE_CHECK_OUTCOME (hale_check_outcome_get_type ())
+GType
+hale_check_outcome_get_type (void);
+HaleCheckOutcome *
+hale_check_outcome_ref (HaleCheckOutcome *outcome);
+void
+hale_check_outcome_unref (HaleCheckOutcome *outcome);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleCheckOutcome, hale_check_outcome_unref)
 
 #define HALE_TYPE_CHECKS (hale_checks_get_type ())
 G_DECLARE_FINAL_TYPE (HaleChecks, hale_checks, HALE, CHECKS, GObject)
 
-HaleChecks *hale_checks_new (HaleMetrics *metrics);
+HaleChecks *
+hale_checks_new (HaleMetrics *metrics);
 
 /* Starts, stops and changes checks to match the [Check] groups. */
-void hale_checks_configure (HaleChecks *self, HaleConfig *config);
+void
+hale_checks_configure (HaleChecks *self, HaleConfig *config);
 
 /* The bus systemd's manager is on, for unit checks (as for reloads). */
-void hale_checks_set_connection (HaleChecks *self, GDBusConnection *connection);
+void
+hale_checks_set_connection (HaleChecks *self, GDBusConnection *connection);
 
 /* A push report: @status "pass", "warn" or "fail". */
-gboolean hale_checks_report (HaleChecks *self, const char *name, const char *status,
-                             const char *message, GError **error);
+gboolean
+hale_checks_report (HaleChecks *self, const char *name, const char *status, const char *message,
+                    GError **error);
 
 /* Runs the named checks (NULL: all) now, for cache=false. Refused with
  * RATE_LIMITED when the same check was forced less than a few seconds
  * ago, so a client cannot make hale hammer the services. */
-gboolean hale_checks_run_now (HaleChecks *self, const char *const *names, GError **error);
+gboolean
+hale_checks_run_now (HaleChecks *self, const char *const *names, GError **error);
+
+/* The names of the checks, in configuration order. */
+GStrv
+hale_checks_list (HaleChecks *self);
 
 /* Transfer full; NULL before the first run or when unknown. */
-HaleCheckOutcome *hale_checks_get_outcome (HaleChecks *self, const char *name);
+HaleCheckOutcome *
+hale_checks_get_outcome (HaleChecks *self, const char *name);
 
 /* Signal "outcome" (HaleCheckOutcome *outcome): a check finished (also
  * when its result did not change); "removed" (const char *name). */
