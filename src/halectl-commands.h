@@ -21,5 +21,15 @@ int
 halectl_endpoints (const HalectlOptions *options, int argc, char **argv);
 int
 halectl_reload (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_checks (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_categories (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_ack (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_unack (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_report (const HalectlOptions *options, int argc, char **argv);
 
 G_END_DECLS

@@ -32,6 +32,21 @@ static const HalectlCommand commands[] = {
     N_ ("Reload every service (or one) through systemd and\n"
         "show each result as it comes"),
     halectl_reload },
+  { "checks", NULL, N_ ("Show every aggregated check ([Check NAME]) and its\nacknowledgement"),
+    halectl_checks },
+  /* TRANSLATORS: the arguments of `halectl categories` */
+  { "categories", N_ ("[enable|disable CATEGORY]"),
+    N_ ("Show the categories of checks, or enable or disable one\n(a failover, or after a sticky "
+        "category tripped)"),
+    halectl_categories },
+  /* TRANSLATORS: the arguments of `halectl ack` */
+  { "ack", N_ ("CHECK MESSAGE"),
+    N_ ("Acknowledge a check's failure: shown, but no longer\ncounted against the host"),
+    halectl_ack },
+  { "unack", N_ ("CHECK"), N_ ("Remove a check's acknowledgement"), halectl_unack },
+  /* TRANSLATORS: the arguments of `halectl report`; pass, warn, fail are literal */
+  { "report", N_ ("NAME --status pass|warn|fail [--message TEXT]"),
+    N_ ("Report the result of a push check (from a cron job\nor a hook)"), halectl_report },
   { "help", NULL, N_ ("Show this help"), NULL },
 };
 
@@ -113,6 +128,9 @@ main (int argc, char **argv)
   context = g_option_context_new (_ ("[COMMAND]"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  /* Commands may have options of their own (report --status): what the
+   * main context does not know stays in argv for the command to check. */
+  g_option_context_set_ignore_unknown_options (context, TRUE);
   summary = build_summary ();
   g_option_context_set_summary (context, summary);
   g_option_context_set_description (
@@ -123,7 +141,9 @@ main (int argc, char **argv)
                   "  1  the call failed, or haled's answer could not be read\n"
                   "  2  bad command line\n"
                   "  3  haled is not running on the bus, or there is no bus\n"
-                  "  4  not authorised (reload: polkit action org.hale.Hale1.reload)\n"
+                  "  4  not authorised (polkit: reload org.hale.Hale1.reload, ack/unack\n"
+                  "     org.hale.Hale1.acknowledge, categories enable/disable\n"
+                  "     org.hale.Hale1.manage-categories, report org.hale.Hale1.report-check)\n"
                   "  reload: 0 when every service reloaded and is healthy, 1 otherwise\n"));
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
