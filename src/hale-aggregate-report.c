@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hale-names.h"
+#include "hale-units.h"
 
 #define PANIC_GUIDE "https://github.com/hale/hale/blob/main/docs/checks.md"
 
@@ -486,6 +487,8 @@ static const char html_style[]
       ".ack{margin-top:.3em;padding:.3em .5em;border-left:3px solid #5b4fa8;background:#f1effa}\n"
       ".muted{color:#5f6b7a;font-size:.9em}\n"
       "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+      "#checks td:last-child,#services td:last-child{white-space:nowrap}\n"
+      "span[title]{text-decoration:underline dotted #9aa3ae}\n"
       "footer{padding:0 2em 2em;color:#5f6b7a;font-size:.85em}\n"
       "</style>\n";
 
@@ -512,19 +515,25 @@ format_duration (gint64 usec)
   return g_strdup_printf ("%.1f s", (double)usec / G_USEC_PER_SEC);
 }
 
+/* "12 s ago", with the exact time in a tooltip: markup, escaped. */
 static char *
 format_age (gint64 usec, gint64 now)
 {
   gint64 seconds = MAX (now - usec, 0) / G_USEC_PER_SEC;
   g_autofree char *when = format_rfc3339 (usec);
+  g_autofree char *ago = NULL;
 
   if (usec <= 0)
     return g_strdup ("never");
   if (seconds < 120)
-    return g_strdup_printf ("%" G_GINT64_FORMAT " s ago (%s)", seconds, when);
-  if (seconds < 2 * 3600)
-    return g_strdup_printf ("%" G_GINT64_FORMAT " min ago (%s)", seconds / 60, when);
-  return g_strdup_printf ("%s", when);
+    ago = g_strdup_printf ("%" G_GINT64_FORMAT " s ago", seconds);
+  else if (seconds < 2 * 3600)
+    ago = g_strdup_printf ("%" G_GINT64_FORMAT " min ago", seconds / 60);
+  else if (seconds < 2 * 86400)
+    ago = g_strdup_printf ("%" G_GINT64_FORMAT " h ago", seconds / 3600);
+  else
+    ago = g_strdup_printf ("%" G_GINT64_FORMAT " days ago", seconds / 86400);
+  return g_markup_printf_escaped ("<span title=\"%s\">%s</span>", when, ago);
 }
 
 static void
@@ -537,7 +546,7 @@ append_ack (GString *html, const HaleAck *ack, gint64 now)
   g_string_append (html, "</q> <span class=\"muted\">by ");
   append_escaped (html, ack->author);
   g_string_append (html, ", ");
-  append_escaped (html, age);
+  g_string_append (html, age);
   g_string_append (html, "</span></div>");
 }
 
@@ -587,7 +596,7 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
         {
           const HaleAggregateCategory *c = g_ptr_array_index (cats, i);
           g_autofree char *list = g_strjoinv (", ", c->checks);
-          g_autofree char *refresh = format_duration (c->refresh_rate);
+          g_autofree char *refresh = hale_duration_format (c->refresh_rate);
 
           g_string_append (html, "<tr><td>");
           append_escaped (html, c->name);
@@ -604,7 +613,7 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
               g_autofree char *age = format_age (c->disabled_at, now);
               append_escaped (html, c->disabled_reason);
               g_string_append (html, " <span class=\"muted\">");
-              append_escaped (html, age);
+              g_string_append (html, age);
               g_string_append (html, "</span>");
             }
           g_string_append (html, "</td></tr>\n");
@@ -643,8 +652,13 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
               g_string_append (html, "</div>");
             }
           g_string_append (html, "</td><td>");
-          append_badge (html, status_word,
-                        check->ack != NULL && o != NULL && !o->ok ? "acked" : status_word);
+          if (check->ack != NULL && o != NULL && !o->ok)
+            {
+              g_autofree char *acked = g_strdup_printf ("%s · acked", status_word);
+              append_badge (html, acked, "acked");
+            }
+          else
+            append_badge (html, status_word, status_word);
           g_string_append (html, "</td><td>");
           append_escaped (html, o ? o->message : "not run yet");
           if (check->ack != NULL)
@@ -658,7 +672,7 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
                                       "<td class=\"num\">%s</td><td class=\"num\">%.0f%%</td>",
                                       duration, (isfinite (o->qos) ? o->qos : 0) * 100);
               g_string_append (html, "<td>");
-              append_escaped (html, age);
+              g_string_append (html, age);
               if (check->stale)
                 g_string_append (html, " <span class=\"muted\">(stale)</span>");
               g_string_append (html, "</td>");
@@ -693,7 +707,7 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
               g_string_append (html, "</td><td>");
               append_escaped (html, r->message);
               g_string_append_printf (html, "</td><td class=\"num\">%s</td><td>", duration);
-              append_escaped (html, age);
+              g_string_append (html, age);
               g_string_append (html, "</td></tr>\n");
             }
           g_string_append (html, "</table>\n");
