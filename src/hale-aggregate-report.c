@@ -731,3 +731,21 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
         = view == HALE_AGGREGATE_VIEW_FT || status != HALE_STATUS_UNHEALTHY ? 200 : 503;
   return g_string_free_to_bytes (html);
 }
+
+static GBytes *
+render_services (gpointer user_data, guint *out_http_status)
+{
+  HaleAggregateQuery query = { 0 };
+
+  return hale_aggregate_report_json (HALE_AGGREGATE (user_data), &query, out_http_status);
+}
+
+void
+hale_aggregate_report_install (HaleAggregate *aggregate, HaleReport *report)
+{
+  g_return_if_fail (HALE_IS_AGGREGATE (aggregate));
+  g_return_if_fail (HALE_IS_REPORT (report));
+
+  hale_report_set_renderer (report, HALE_REPORT_SERVICES, render_services, g_object_ref (aggregate),
+                            g_object_unref);
+}

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "hale-aggregate.h"
+#include "hale-report.h"
 
 G_BEGIN_DECLS
 
@@ -52,5 +53,10 @@ hale_aggregate_report_gtg (HaleAggregate *aggregate, const char *const *categori
 GBytes *
 hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *query,
                             HaleAggregateView view, guint *out_http_status);
+
+/* Makes @report's "services" section (GET /health/services without a
+ * query, D-Bus GetReport("services")) this aggregate's JSON. */
+void
+hale_aggregate_report_install (HaleAggregate *aggregate, HaleReport *report);
 
 G_END_DECLS

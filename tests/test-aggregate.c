@@ -627,6 +627,35 @@ test_http (Fixture *f, gconstpointer data)
   }
 }
 
+/* GetReport("services") and GET /health/services answer the same. */
+static void
+test_report_section (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleReport) report_ = hale_report_new (f->state);
+  HaleAggregateQuery query = { 0 };
+  g_autoptr (GBytes) section = NULL;
+  g_autoptr (GBytes) direct = NULL;
+  guint section_status = 0, direct_status = 0;
+
+  report (f, "api", "fail", "refused");
+  hale_aggregate_report_install (f->aggregate, report_);
+  /* Rendered twice within one second (the timestamp's resolution); a
+   * second boundary in between is retried once. */
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      g_clear_pointer (&section, g_bytes_unref);
+      g_clear_pointer (&direct, g_bytes_unref);
+      section = hale_report_get_json (report_, HALE_REPORT_SERVICES, &section_status);
+      direct = hale_aggregate_report_json (f->aggregate, &query, &direct_status);
+      if (g_bytes_equal (section, direct))
+        break;
+    }
+  g_assert_cmpmem (g_bytes_get_data (section, NULL), g_bytes_get_size (section),
+                   g_bytes_get_data (direct, NULL), g_bytes_get_size (direct));
+  g_assert_cmpuint (section_status, ==, 503);
+  g_assert_cmpuint (direct_status, ==, 503);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -646,6 +675,7 @@ main (int argc, char **argv)
   ADD ("filters", test_filters);
   ADD_PLAIN ("ft-format", test_ft_format);
   ADD ("http", test_http);
+  ADD ("report-section", test_report_section);
 #undef ADD
 #undef ADD_PLAIN
   return g_test_run ();
