@@ -43,6 +43,8 @@ typedef enum
   KEY_CERT_SELECTION, /* a boolean, or [Certificate] names split by ',' or ';' */
   KEY_ENUM,           /* one of KeySchema.words, stored as its index (an int) */
   KEY_NAME_LIST,      /* group names split by ',', ';' or spaces: a GStrv */
+  KEY_TLS_VERSION,    /* "1.2" or "1.3": guint 12 or 13 */
+  KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
 } KeyType;
 
 typedef enum
@@ -146,6 +148,25 @@ static const KeySchema keys[] = {
   { GROUP_MONITORING, "CertificateRecheckInterval", KEY_DURATION, KEY_FLAG_NONZERO,
     CFG (certificate_recheck) },
   { GROUP_MONITORING, "BackupKeep", KEY_UINT, KEY_FLAG_NONZERO, CFG (backup_keep) },
+  { GROUP_MONITORING, "MetricsTLSCertificate", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
+    CFG (metrics_tls.certificate) },
+  { GROUP_MONITORING, "MetricsTLSKey", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CFG (metrics_tls.key) },
+  { GROUP_MONITORING, "MetricsTLSMinVersion", KEY_TLS_VERSION, KEY_FLAG_NONE,
+    CFG (metrics_tls.min_version) },
+  { GROUP_MONITORING, "MetricsTLSClientCA", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
+    CFG (metrics_tls.client_ca) },
+  { GROUP_MONITORING, "HealthTLSCertificate", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
+    CFG (health_tls.certificate) },
+  { GROUP_MONITORING, "HealthTLSKey", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CFG (health_tls.key) },
+  { GROUP_MONITORING, "HealthTLSMinVersion", KEY_TLS_VERSION, KEY_FLAG_NONE,
+    CFG (health_tls.min_version) },
+  { GROUP_MONITORING, "HealthTLSClientCA", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
+    CFG (health_tls.client_ca) },
+  { GROUP_MONITORING, "MetricsBearerTokenFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
+    CFG (metrics_bearer_token_file) },
+  { GROUP_MONITORING, "MetricsBasicAuthUsers", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
+    CFG (metrics_basic_auth_users) },
+  { GROUP_MONITORING, "HealthAuth", KEY_AUTH_SCOPE, KEY_FLAG_NONE, CFG (health_auth) },
 
   { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval) },
   { GROUP_NETWORK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CFG (timeout) },
@@ -323,6 +344,14 @@ category_free (gpointer data)
   g_free (c);
 }
 
+static void
+tls_config_clear (HaleTlsConfig *tls)
+{
+  g_clear_pointer (&tls->certificate, g_free);
+  g_clear_pointer (&tls->key, g_free);
+  g_clear_pointer (&tls->client_ca, g_free);
+}
+
 HaleConfig *
 hale_config_new_default (void)
 {
@@ -337,6 +366,8 @@ hale_config_new_default (void)
   config->audit_log_keep = 5;
   config->certificate_recheck = 60 * G_TIME_SPAN_SECOND;
   config->backup_keep = 5;
+  config->metrics_tls.min_version = 12;
+  config->health_tls.min_version = 12;
   config->check_interval = 30 * G_TIME_SPAN_SECOND;
   config->timeout = 10 * G_TIME_SPAN_SECOND;
   config->degraded_threshold = 5 * G_TIME_SPAN_MINUTE;
@@ -367,6 +398,10 @@ hale_config_unref (HaleConfig *config)
   g_free (config->metrics_listen);
   g_free (config->health_listen);
   g_free (config->audit_log);
+  tls_config_clear (&config->metrics_tls);
+  tls_config_clear (&config->health_tls);
+  g_free (config->metrics_bearer_token_file);
+  g_free (config->metrics_basic_auth_users);
   g_free (config->metrics_namespace);
   g_ptr_array_unref (config->certificates);
   g_ptr_array_unref (config->services);
@@ -637,6 +672,23 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
           *(GStrv *)field = (GStrv)g_ptr_array_free (g_steal_pointer (&names), FALSE);
           return NULL;
         }
+      case KEY_TLS_VERSION:
+        if (g_str_equal (text, "1.2") || g_str_equal (text, "1.3"))
+          {
+            *(guint *)field = text[2] == '2' ? 12 : 13;
+            return NULL;
+          }
+        return g_strdup_printf ("\"%s\" is not a TLS version haled serves: write 1.2 or 1.3", text);
+      case KEY_AUTH_SCOPE:
+        if (g_str_equal (text, "none") || g_str_equal (text, "same"))
+          {
+            *(gboolean *)field = g_str_equal (text, "same");
+            return NULL;
+          }
+        return g_strdup_printf ("\"%s\" is not an authentication scope: write none (the "
+                                "health paths are open) or same (they take the /metrics "
+                                "credentials)",
+                                text);
       case KEY_UINT:
         {
           guint64 v;
@@ -1242,6 +1294,116 @@ check_listen (Loader *l, HaleConfig *config)
            file_of (g, key), key, config->health_listen, config->metrics_listen, hport);
 }
 
+/* The listener a Listen= value ends up as in hale-http.c: "localhost"
+ * is 127.0.0.1 there, and no host is every address. */
+static char *
+listener_identity (const char *listen)
+{
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+
+  if (!hale_listen_parse (listen, &host, &port, NULL))
+    return NULL;
+  if (host != NULL && g_ascii_strcasecmp (host, "localhost") == 0)
+    {
+      g_free (host);
+      host = g_strdup ("127.0.0.1");
+    }
+  return g_strdup_printf ("%s|%u", host != NULL ? host : "", port);
+}
+
+static gboolean
+tls_config_equal (const HaleTlsConfig *a, const HaleTlsConfig *b)
+{
+  return g_strcmp0 (a->certificate, b->certificate) == 0 && g_strcmp0 (a->key, b->key) == 0
+         && g_strcmp0 (a->client_ca, b->client_ca) == 0 && a->min_version == b->min_version;
+}
+
+/* TLS keys come in pairs and the rest need a certificate; the
+ * credentials of HealthAuth=same must exist; one listener has one TLS
+ * setting. */
+static void
+check_tls_and_auth (Loader *l, HaleConfig *config)
+{
+  MergedGroup *g = g_hash_table_lookup (l->by_name, "Monitoring");
+  const struct
+  {
+    const char *prefix;
+    HaleTlsConfig *tls;
+  } faces[] = { { "Metrics", &config->metrics_tls }, { "Health", &config->health_tls } };
+  g_autofree char *metrics_id = listener_identity (config->metrics_listen);
+  g_autofree char *health_id = listener_identity (config->health_listen);
+  gboolean health_tls_set = FALSE;
+
+  if (g == NULL)
+    return; /* all defaults: plain HTTP, no auth */
+
+  for (gsize i = 0; i < G_N_ELEMENTS (faces); i++)
+    {
+      HaleTlsConfig *tls = faces[i].tls;
+      g_autofree char *cert_key = g_strconcat (faces[i].prefix, "TLSCertificate", NULL);
+      g_autofree char *key_key = g_strconcat (faces[i].prefix, "TLSKey", NULL);
+      /* A client CA without a certificate would look like mutual TLS and
+       * be plain HTTP. (A lone MinVersion is harmless: it applies once a
+       * certificate is set, and a drop-in cannot unset it.) */
+      const char *needs_cert[] = { "TLSClientCA" };
+
+      if (tls->certificate != NULL && tls->key == NULL)
+        problem (l, "%s:Monitoring:%s: %s is not set: a TLS certificate needs its private key",
+                 file_of (g, cert_key), cert_key, key_key);
+      else if (tls->certificate == NULL && tls->key != NULL)
+        problem (l, "%s:Monitoring:%s: %s is not set: a private key without its certificate",
+                 file_of (g, key_key), key_key, cert_key);
+      else if (tls->certificate != NULL && g_str_equal (tls->certificate, tls->key))
+        problem (l,
+                 "%s:Monitoring:%s: is the same file as %s; haled reads the key from a file "
+                 "of its own",
+                 file_of (g, key_key), key_key, cert_key);
+      for (gsize j = 0; j < G_N_ELEMENTS (needs_cert); j++)
+        {
+          g_autofree char *name = g_strconcat (faces[i].prefix, needs_cert[j], NULL);
+          if (tls->certificate == NULL && g_hash_table_contains (g->settings, name))
+            problem (l, "%s:Monitoring:%s: needs %s (this listener serves plain HTTP)",
+                     file_of (g, name), name, cert_key);
+        }
+      if (i == 1)
+        {
+          const char *keys_of[] = { "HealthTLSCertificate", "HealthTLSKey", "HealthTLSMinVersion",
+                                    "HealthTLSClientCA" };
+          for (gsize j = 0; j < G_N_ELEMENTS (keys_of); j++)
+            if (g_hash_table_contains (g->settings, keys_of[j]))
+              health_tls_set = TRUE;
+        }
+    }
+
+  /* One address, one listener, one TLS setting: the Health keys may be
+   * left out (the listener has the Metrics ones) or repeat them. */
+  if (metrics_id != NULL && health_id != NULL && g_str_equal (metrics_id, health_id))
+    {
+      if (health_tls_set && !tls_config_equal (&config->metrics_tls, &config->health_tls))
+        problem (l,
+                 "%s:Monitoring:HealthTLSCertificate: MetricsListen and HealthListen are the "
+                 "same listener (%s), so its TLS settings must agree: leave the HealthTLS keys "
+                 "out, or give them the values of the MetricsTLS keys",
+                 file_of (g, "HealthTLSCertificate"), config->metrics_listen);
+      else
+        {
+          tls_config_clear (&config->health_tls);
+          config->health_tls.certificate = g_strdup (config->metrics_tls.certificate);
+          config->health_tls.key = g_strdup (config->metrics_tls.key);
+          config->health_tls.client_ca = g_strdup (config->metrics_tls.client_ca);
+          config->health_tls.min_version = config->metrics_tls.min_version;
+        }
+    }
+
+  if (config->health_auth && config->metrics_bearer_token_file == NULL
+      && config->metrics_basic_auth_users == NULL)
+    problem (l,
+             "%s:Monitoring:HealthAuth: \"same\" needs MetricsBearerTokenFile or "
+             "MetricsBasicAuthUsers: there are no credentials to share",
+             file_of (g, "HealthAuth"));
+}
+
 /* The same file counted twice would double its metrics. */
 static void
 check_certificate_paths (Loader *l, HaleConfig *config)
@@ -1354,6 +1516,7 @@ hale_config_load (const char *path, GError **error)
     build_group (&l, config, g_ptr_array_index (l.groups, i));
   check_listen (&l, config);
   check_certificate_paths (&l, config);
+  check_tls_and_auth (&l, config);
   check_reload_on_change (&l, config);
   resolve_checks (config);
   check_categories (&l, config);

@@ -105,6 +105,14 @@ typedef struct
   gboolean sticky;     /* Sticky=: default false */
   gboolean enabled;    /* Enabled=: default true; the state file may override it */
 } HaleCategoryConfig;
+/* TLS on one HTTP listener ([Monitoring] Metrics TLS and Health TLS keys). */
+typedef struct
+{
+  char *certificate; /* PEM, chain after the leaf; NULL: plain HTTP */
+  char *key;         /* PEM private key; set exactly when certificate is */
+  char *client_ca;   /* PEM CA bundle: clients must present a certificate it signed */
+  guint min_version; /* 12 (TLS 1.2, the default) or 13 */
+} HaleTlsConfig;
 
 typedef struct
 {
@@ -119,6 +127,14 @@ typedef struct
   guint audit_log_keep;       /* default 5 */
   gint64 certificate_recheck; /* usec; default 60s: catches what inotify misses */
   guint backup_keep;          /* BackupKeep=: serials kept per [Certificate]; default 5 */
+  /* TLS of each listener. When both listen on the same address they
+   * are one listener: health_tls is then a copy of metrics_tls (the
+   * Health keys must be unset or agree). */
+  HaleTlsConfig metrics_tls;
+  HaleTlsConfig health_tls;
+  char *metrics_bearer_token_file; /* MetricsBearerTokenFile=; NULL: none */
+  char *metrics_basic_auth_users;  /* MetricsBasicAuthUsers=: "user:bcrypt" lines; NULL: none */
+  gboolean health_auth;            /* HealthAuth=same: /health* take the /metrics auth */
 
   /* [Network] */
   gint64 check_interval;     /* usec; default 30s */

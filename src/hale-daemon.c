@@ -17,6 +17,7 @@
 #include "hale-connectivity.h"
 #include "hale-dbus-degraded.h"
 #include "hale-dbus-reload.h"
+#include "hale-dbus-rotation.h"
 #include "hale-dbus.h"
 #include "hale-http.h"
 #include "hale-log.h"
@@ -26,6 +27,7 @@
 #include "hale-probe.h"
 #include "hale-reload.h"
 #include "hale-report.h"
+#include "hale-rotation.h"
 #include "hale-state.h"
 
 #include <gnutls/gnutls.h>
@@ -52,6 +54,8 @@ struct _HaleDaemon
   HaleReload *reload;
   HaleAuthority *authority;
   HaleReloadFace *reload_face;
+  HaleRotation *rotation;
+  HaleRotationFace *rotation_face;
   HaleHttp *http;
   HaleDbus *dbus;
 
@@ -249,11 +253,15 @@ hale_daemon_start (HaleDaemon *self, GError **error)
                             G_CALLBACK (hale_cert_watch_recheck), self->certs);
   self->reload = hale_reload_new (self->state, self->metrics, self->audit, self->certs,
                                   self->prober, self->state_dir);
+  /* After the certificate watcher: they share the renewal counter. */
+  self->rotation = hale_rotation_new (self->metrics, self->audit);
   self->authority = hale_authority_new (self->user ? HALE_AUTHORITY_USER : HALE_AUTHORITY_SYSTEM);
   self->http = hale_http_new (self->report, self->metrics);
   self->dbus = hale_dbus_new (self->state, self->report);
   self->reload_face = hale_reload_face_new (self->reload, self->authority, self->audit);
   hale_dbus_add_interface (self->dbus, hale_reload_face_get_skeleton (self->reload_face));
+  self->rotation_face = hale_rotation_face_new (self->rotation, self->authority, self->audit);
+  hale_dbus_add_interface (self->dbus, hale_rotation_face_get_skeleton (self->rotation_face));
   {
     g_autoptr (GDBusInterfaceSkeleton) degraded = hale_dbus_degraded_face_new (self->connectivity);
     hale_dbus_add_interface (self->dbus, degraded);
@@ -335,9 +343,11 @@ hale_daemon_dispose (GObject *object)
   /* Faces first, so nothing reads a source that is going away. */
   g_clear_object (&self->dbus);
   g_clear_object (&self->reload_face);
+  g_clear_object (&self->rotation_face);
   g_clear_object (&self->http);
   g_clear_object (&self->authority);
   g_clear_object (&self->reload);
+  g_clear_object (&self->rotation);
   g_clear_object (&self->connectivity);
   g_clear_object (&self->certs);
   g_clear_object (&self->prober);

@@ -923,6 +923,26 @@ get_sorted_families (HaleMetrics *self)
   return self->sorted_families;
 }
 
+void
+hale_metrics_foreach_family (HaleMetrics *self, HaleMetricsFamilyFunc func, gpointer user_data)
+{
+  static const char *const no_labels[] = { NULL };
+  GPtrArray *families;
+
+  g_return_if_fail (HALE_IS_METRICS (self));
+  g_return_if_fail (func != NULL);
+
+  families = get_sorted_families (self);
+  for (guint i = 0; i < families->len; i++)
+    {
+      HaleMetricFamily *f = g_ptr_array_index (families, i);
+
+      func (f->name, f->type, f->unit,
+            f->label_names != NULL ? (const char *const *)f->label_names : no_labels, f->flags,
+            user_data);
+    }
+}
+
 static void
 append_metadata (GString *out, const char *keyword, const char *name, const char *text)
 {

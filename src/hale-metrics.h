@@ -106,6 +106,16 @@ typedef void (*HaleMetricsCollector) (HaleMetrics *metrics, gpointer user_data);
 void
 hale_metrics_add_collector (HaleMetrics *self, HaleMetricsCollector collector, gpointer user_data);
 
+/* Every registered family, sorted by name, whether it has series or not:
+ * what docs/metrics.md is checked against (tests/test-metrics-doc.c).
+ * @name is without the namespace; @label_names NULL-terminated (never
+ * NULL). The registry must not change during the walk. */
+typedef void (*HaleMetricsFamilyFunc) (const char *name, HaleMetricType type, const char *unit,
+                                       const char *const *label_names, HaleMetricFlags flags,
+                                       gpointer user_data);
+void
+hale_metrics_foreach_family (HaleMetrics *self, HaleMetricsFamilyFunc func, gpointer user_data);
+
 /* Picks the format from an Accept header (NULL: text). */
 HaleMetricsFormat
 hale_metrics_negotiate (const char *accept);

@@ -72,6 +72,7 @@
 #define HALE_EVENT_DEGRADED_EXITED "degraded_exited"
 #define HALE_EVENT_AUTHORIZATION_GRANTED "authorization_granted"
 #define HALE_EVENT_AUTHORIZATION_DENIED "authorization_denied"
+#define HALE_EVENT_CERTIFICATE_RENEWAL_ATTEMPTED "certificate_renewal_attempted"
 
 /* MESSAGE_IDs: one per event type, stable forever; explained in
  * data/hale.catalog so `journalctl -x` shows what to do. */
@@ -86,3 +87,4 @@
 #define HALE_MESSAGE_ID_DEGRADED_EXITED "490cf1802e974b55819ee3375935f9a8"
 #define HALE_MESSAGE_ID_AUTHORIZATION_GRANTED "caab417e58d144158b8d31ac791ad32e"
 #define HALE_MESSAGE_ID_AUTHORIZATION_DENIED "d8058db5b639443c81d186b79a679186"
+#define HALE_MESSAGE_ID_CERTIFICATE_RENEWAL_ATTEMPTED "d5b8812789f0464eaa9f891b9728b36a"

@@ -1,8 +1,11 @@
 /* halectl-commands.h: one function per halectl command.
  *
  * Adding a command: a new halectl-NAME.c, its declaration here, a row in
- * the table in halectl.c, and the file in src/meson.build and
- * po/POTFILES.in.
+ * the table in halectl.c, the file in src/meson.build and
+ * po/POTFILES.in, its paragraph in docs/halectl.1 (tests/test-docs.c
+ * checks) and its German in po/de.po (docs/translations.md). The bash
+ * completion asks halectl for its commands; arguments it should
+ * complete go in data/bash-completion/halectl.
  *
  * @argv holds the command's own arguments (not its name), @argc how
  * many; each command checks them itself and returns an HalectlExit.
@@ -31,5 +34,16 @@ int
 halectl_unack (const HalectlOptions *options, int argc, char **argv);
 int
 halectl_report (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_record (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_complete (const HalectlOptions *options, int argc, char **argv);
+
+/* The table's commands (internal ones left out) and the long options,
+ * for `halectl __complete`. */
+GStrv
+halectl_list_commands (void);
+GStrv
+halectl_list_options (void);
 
 G_END_DECLS

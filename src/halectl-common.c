@@ -169,8 +169,11 @@ halectl_format_when (guint64 usec)
     return g_strdup ("?");
   date = g_date_time_format (dt, "%Y-%m-%d %H:%M:%S UTC");
   ago = MAX (0, (g_get_real_time () - (gint64)usec) / G_USEC_PER_SEC);
-  return g_strdup_printf (_ ("%s (%" G_GINT64_FORMAT "m %02" G_GINT64_FORMAT "s ago)"), date,
-                          ago / 60, ago % 60);
+  /* Plain %d, not G_GINT64_FORMAT: xgettext cannot see through a macro
+   * inside a string, so that msgid could never be translated. Minutes
+   * since the epoch still fit an int. */
+  /* TRANSLATORS: a point in time, then how long ago: "… (3m 20s ago)" */
+  return g_strdup_printf (_ ("%s (%dm %02ds ago)"), date, (int)(ago / 60), (int)(ago % 60));
 }
 
 /* @name of @object when it is a string, NULL otherwise. */

@@ -22,7 +22,9 @@ typedef struct
 } HalectlCommand;
 
 /* The first is what a bare `halectl` runs. "help" has no function: it
- * needs the option context, so main() answers it. */
+ * needs the option context, so main() answers it. A name starting with
+ * "__" is internal: left out of --help and the man page (it is for the
+ * shell completion, data/bash-completion/halectl). */
 static const HalectlCommand commands[] = {
   { "status", NULL, N_ ("Show the overall status and every check (default)"), halectl_status },
   { "degraded", NULL, N_ ("Show degraded mode and the connectivity state"), halectl_degraded },
@@ -47,8 +49,61 @@ static const HalectlCommand commands[] = {
   /* TRANSLATORS: the arguments of `halectl report`; pass, warn, fail are literal */
   { "report", N_ ("NAME --status pass|warn|fail [--message TEXT]"),
     N_ ("Report the result of a push check (from a cron job\nor a hook)"), halectl_report },
+  /* TRANSLATORS: KIND and OPTION… are the arguments of `halectl record` */
+  { "record", N_ ("KIND [OPTION…]"),
+    N_ ("Report for the rotation agent (a certbot hook): renewal,\n"
+        "jwt-refresh, auth-failure, cache-hit, bootstrap\n"
+        "(halectl record help shows their options)"),
+    halectl_record },
   { "help", NULL, N_ ("Show this help"), NULL },
+  { "__complete", NULL, NULL, halectl_complete },
 };
+
+static gboolean
+command_is_internal (const HalectlCommand *command)
+{
+  return g_str_has_prefix (command->name, "__");
+}
+
+/* What the options set. At file scope so that the table can point at
+ * them and `halectl __complete options` can list it. */
+static HalectlOptions options;
+static gboolean version;
+
+static const GOptionEntry entries[] = {
+  { "user", 0, 0, G_OPTION_ARG_NONE, &options.user,
+    N_ ("Ask the haled on the session bus (haled --user)"), NULL },
+  { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
+    N_ ("Print the report as JSON, as GET /health answers it"), NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
+  { NULL },
+};
+
+GStrv
+halectl_list_commands (void)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (!command_is_internal (&commands[i]))
+      g_strv_builder_add (builder, commands[i].name);
+  return g_strv_builder_end (builder);
+}
+
+/* As typed: "--user"; GOption adds --help (and -h) itself. */
+GStrv
+halectl_list_options (void)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (gsize i = 0; entries[i].long_name != NULL; i++)
+    {
+      g_autofree char *option = g_strconcat ("--", entries[i].long_name, NULL);
+      g_strv_builder_add (builder, option);
+    }
+  g_strv_builder_add (builder, "--help");
+  return g_strv_builder_end (builder);
+}
 
 static const HalectlCommand *
 find_command (const char *name)
@@ -69,7 +124,8 @@ build_summary (void)
   int column = 0;
 
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    column = MAX (column, (int)strlen (commands[i].name) + 1);
+    if (!command_is_internal (&commands[i]))
+      column = MAX (column, (int)strlen (commands[i].name) + 1);
 
   g_string_append (summary, _ ("Show the health of this host's TLS certificates and of the\n"
                                "services that use them, as haled reports it.\n"
@@ -80,6 +136,8 @@ build_summary (void)
       g_autofree char *usage = NULL;
       g_auto (GStrv) lines = NULL;
 
+      if (command_is_internal (&commands[i]))
+        continue;
       usage = commands[i].arguments
                   ? g_strdup_printf ("%s %s", commands[i].name, _ (commands[i].arguments))
                   : g_strdup (commands[i].name);
@@ -107,20 +165,16 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *help = NULL;
   g_autofree char *summary = NULL;
-  gboolean version = FALSE;
-  HalectlOptions options = { 0 };
   const HalectlCommand *command;
   const char *name;
-  const GOptionEntry entries[]
-      = { { "user", 0, 0, G_OPTION_ARG_NONE, &options.user,
-            N_ ("Ask the haled on the session bus (haled --user)"), NULL },
-          { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
-            N_ ("Print the report as JSON, as GET /health answers it"), NULL },
-          { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
-          { NULL } };
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* HALE_LOCALEDIR: the translations of a build tree, for its tests and
+   * for trying a translation before installing it. halectl is a client
+   * running as its user, so a variable moving its message catalogs
+   * gives nobody anything they did not have. */
+  bindtextdomain (GETTEXT_PACKAGE,
+                  g_getenv ("HALE_LOCALEDIR") != NULL ? g_getenv ("HALE_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
@@ -128,8 +182,8 @@ main (int argc, char **argv)
   context = g_option_context_new (_ ("[COMMAND]"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  /* Commands may have options of their own (report --status): what the
-   * main context does not know stays in argv for the command to check. */
+  /* A command's own options (record --certificate NAME) are left in argv
+   * for the command, which refuses what it does not take. */
   g_option_context_set_ignore_unknown_options (context, TRUE);
   summary = build_summary ();
   g_option_context_set_summary (context, summary);
@@ -141,9 +195,8 @@ main (int argc, char **argv)
                   "  1  the call failed, or haled's answer could not be read\n"
                   "  2  bad command line\n"
                   "  3  haled is not running on the bus, or there is no bus\n"
-                  "  4  not authorised (polkit: reload org.hale.Hale1.reload, ack/unack\n"
-                  "     org.hale.Hale1.acknowledge, categories enable/disable\n"
-                  "     org.hale.Hale1.manage-categories, report org.hale.Hale1.report-check)\n"
+                  "  4  not authorised (reload: polkit action org.hale.Hale1.reload;\n"
+                  "     record: org.hale.Hale1.report-rotation)\n"
                   "  reload: 0 when every service reloaded and is healthy, 1 otherwise\n"));
 
   if (!g_option_context_parse (context, &argc, &argv, &error))

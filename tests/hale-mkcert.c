@@ -2,7 +2,8 @@
  * integration tests, the demo and the benchmark.
  *
  *   hale-mkcert --out cert.pem [--key-out key.pem] [--cn NAME] [--serial HEX]
- *               [--not-before-days N] [--days N] [--chain-ca [--ca-days N]]
+ *               [--not-before-days N] [--days N] [--chain-ca [--ca-days N] [--ca-out FILE]]
+ *               [--san NAME]...
  *   hale-mkcert --count N --out-dir DIR [same options]
  */
 #include "config.h"
@@ -22,6 +23,8 @@ static int opt_days = 90;
 static gboolean opt_chain_ca;
 static int opt_ca_days = 365;
 static int opt_count;
+static char *opt_ca_out;
+static char **opt_san;
 static char *opt_out_dir;
 
 static const GOptionEntry entries[] = {
@@ -39,6 +42,10 @@ static const GOptionEntry entries[] = {
     "Sign with an intermediate CA and append it to the file", NULL },
   { "ca-days", 0, 0, G_OPTION_ARG_INT, &opt_ca_days,
     "The intermediate CA expires N days from now (default 365)", "N" },
+  { "ca-out", 0, 0, G_OPTION_ARG_FILENAME, &opt_ca_out,
+    "With --chain-ca: also write the CA alone to FILE (for a client's trust store)", "FILE" },
+  { "san", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_san,
+    "Add a subjectAltName: an IP address or a DNS name (repeatable)", "NAME" },
   { "count", 'n', 0, G_OPTION_ARG_INT, &opt_count,
     "Write N certificates cert-0.pem ... cert-(N-1).pem to --out-dir", "N" },
   { "out-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_out_dir, "Directory for --count", "DIR" },
@@ -57,6 +64,7 @@ make_one (HaleTestKey *key, HaleTestCert *ca, const char *serial, const char *ou
     .not_before = not_before,
     .not_after = not_before + (gint64)opt_days * 86400,
     .key = key,
+    .alt_names = (const char *const *)opt_san,
   };
   HaleTestCert *chain[] = { ca, NULL };
   g_autoptr (HaleTestCert) cert = NULL;
@@ -123,6 +131,8 @@ main (int argc, char **argv)
         ca_params.not_after = 1;
       ca = hale_test_cert_new (&ca_params, NULL, &error);
       if (ca == NULL)
+        goto fail;
+      if (opt_ca_out != NULL && !hale_test_cert_write (ca, NULL, opt_ca_out, NULL, &error))
         goto fail;
     }
 

@@ -213,6 +213,23 @@ hale_test_cert_new (const HaleTestCertParams *params, HaleTestCert *issuer, GErr
           "set key usage", error))
     return NULL;
 
+  for (guint i = 0; params->alt_names != NULL && params->alt_names[i] != NULL; i++)
+    {
+      const char *name = params->alt_names[i];
+      g_autoptr (GInetAddress) ip = g_inet_address_new_from_string (name);
+      int ret;
+
+      if (ip != NULL)
+        ret = gnutls_x509_crt_set_subject_alt_name (
+            cert->crt, GNUTLS_SAN_IPADDRESS, g_inet_address_to_bytes (ip),
+            g_inet_address_get_native_size (ip), GNUTLS_FSAN_APPEND);
+      else
+        ret = gnutls_x509_crt_set_subject_alt_name (cert->crt, GNUTLS_SAN_DNSNAME, name,
+                                                    strlen (name), GNUTLS_FSAN_APPEND);
+      if (!check_gnutls (ret, "set subjectAltName", error))
+        return NULL;
+    }
+
   if (gnutls_x509_crt_get_key_id (cert->crt, 0, key_id, &key_id_size) >= 0)
     gnutls_x509_crt_set_subject_key_id (cert->crt, key_id, key_id_size);
 

@@ -30,6 +30,10 @@ typedef struct
   gint64 not_after;       /* 0: 90 days from now */
   gboolean is_ca;
   HaleTestKey *key; /* NULL: a new key */
+  /* subjectAltName entries, NULL-terminated: an IP address when it
+   * parses as one, else a DNS name. TLS clients (Go's, GLib's) match the
+   * host they connect to against these, not the CN. */
+  const char *const *alt_names;
 } HaleTestCertParams;
 
 /* @issuer NULL: self-signed. @issuer must be a CA made here (it holds

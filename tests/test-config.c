@@ -470,6 +470,28 @@ static const ErrorCase error_cases[] = {
   { "listen-localhost", "[Monitoring]\nMetricsListen=localhost:8081\n", "Monitoring:MetricsListen",
     "overlap on port 8081" },
   { "syntax", "[Monitoring]\nthis line is not a key\n", "", "" },
+  { "tls-version",
+    "[Monitoring]\nMetricsTLSCertificate=/a.pem\nMetricsTLSKey=/a.key\nMetricsTLSMinVersion=1.1\n",
+    "Monitoring:MetricsTLSMinVersion", "write 1.2 or 1.3" },
+  { "tls-key-missing", "[Monitoring]\nMetricsTLSCertificate=/a.pem\n",
+    "Monitoring:MetricsTLSCertificate", "MetricsTLSKey is not set" },
+  { "tls-cert-missing", "[Monitoring]\nHealthTLSKey=/a.key\n", "Monitoring:HealthTLSKey",
+    "without its certificate" },
+  { "tls-key-is-cert", "[Monitoring]\nMetricsTLSCertificate=/a.pem\nMetricsTLSKey=/a.pem\n",
+    "Monitoring:MetricsTLSKey", "same file as MetricsTLSCertificate" },
+  { "tls-ca-without-cert", "[Monitoring]\nMetricsTLSClientCA=/ca.pem\n",
+    "Monitoring:MetricsTLSClientCA", "needs MetricsTLSCertificate" },
+  { "tls-shared-disagree",
+    "[Monitoring]\nMetricsListen=127.0.0.1:9091\nHealthListen=127.0.0.1:9091\n"
+    "MetricsTLSCertificate=/a.pem\nMetricsTLSKey=/a.key\nHealthTLSMinVersion=1.3\n"
+    "HealthTLSCertificate=/a.pem\nHealthTLSKey=/a.key\n",
+    "Monitoring:HealthTLSCertificate", "TLS settings must agree" },
+  { "tls-path", "[Monitoring]\nMetricsBearerTokenFile=token\n", "Monitoring:MetricsBearerTokenFile",
+    "not an absolute path" },
+  { "health-auth", "[Monitoring]\nHealthAuth=yes\n", "Monitoring:HealthAuth",
+    "write none (the health paths are open) or same" },
+  { "health-auth-nothing", "[Monitoring]\nHealthAuth=same\n", "Monitoring:HealthAuth",
+    "needs MetricsBearerTokenFile or MetricsBasicAuthUsers" },
   { "syntax-no-group", "MetricsListen=:9091\n", "", "" },
   { "bad-escape", "[Monitoring]\nAuditLog=/var/log/a\\qb\n", "Monitoring:AuditLog", "" },
 };
@@ -589,6 +611,74 @@ test_listen_shared (Fixture *f, gconstpointer data)
       g_free (write_file (f, "hale.conf", contents));
       config = load_ok (f);
     }
+}
+
+static void
+test_tls_and_auth (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleConfig) defaults = hale_config_new_default ();
+  g_autoptr (HaleConfig) separate = NULL;
+  g_autoptr (HaleConfig) shared = NULL;
+
+  /* Plain HTTP, no auth, TLS 1.2 minimum when turned on. */
+  g_assert_null (defaults->metrics_tls.certificate);
+  g_assert_null (defaults->health_tls.certificate);
+  g_assert_cmpuint (defaults->metrics_tls.min_version, ==, 12);
+  g_assert_null (defaults->metrics_bearer_token_file);
+  g_assert_false (defaults->health_auth);
+
+  g_free (write_file (f, "hale.conf",
+                      "[Monitoring]\nMetricsListen=127.0.0.1:9091\nHealthListen=127.0.0.1:8081\n"
+                      "MetricsTLSCertificate=/etc/hale/tls/cert.pem\n"
+                      "MetricsTLSKey=/etc/hale/tls/key.pem\n"
+                      "MetricsTLSMinVersion=1.3\n"
+                      "MetricsTLSClientCA=/etc/hale/tls/clients.pem\n"
+                      "MetricsBearerTokenFile=/etc/hale/token\n"
+                      "MetricsBasicAuthUsers=/etc/hale/users\n"
+                      "HealthAuth=same\n"));
+  separate = load_ok (f);
+  g_assert_cmpstr (separate->metrics_tls.certificate, ==, "/etc/hale/tls/cert.pem");
+  g_assert_cmpstr (separate->metrics_tls.key, ==, "/etc/hale/tls/key.pem");
+  g_assert_cmpstr (separate->metrics_tls.client_ca, ==, "/etc/hale/tls/clients.pem");
+  g_assert_cmpuint (separate->metrics_tls.min_version, ==, 13);
+  /* Another listener: plain unless its own keys say otherwise. */
+  g_assert_null (separate->health_tls.certificate);
+  g_assert_cmpuint (separate->health_tls.min_version, ==, 12);
+  g_assert_cmpstr (separate->metrics_bearer_token_file, ==, "/etc/hale/token");
+  g_assert_cmpstr (separate->metrics_basic_auth_users, ==, "/etc/hale/users");
+  g_assert_true (separate->health_auth);
+
+  /* One listener: the health face has the metrics face's TLS, whether
+   * the Health keys are left out or repeat the Metrics ones. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_free (write_file (f, "hale.conf",
+                          i == 0 ? "[Monitoring]\nMetricsListen=127.0.0.1:9091\n"
+                                   "HealthListen=127.0.0.1:9091\n"
+                                   "MetricsTLSCertificate=/c.pem\nMetricsTLSKey=/k.pem\n"
+                                   "MetricsTLSMinVersion=1.3\nHealthAuth=none\n"
+                                 : "[Monitoring]\nMetricsListen=127.0.0.1:9091\n"
+                                   "HealthListen=127.0.0.1:9091\n"
+                                   "MetricsTLSCertificate=/c.pem\nMetricsTLSKey=/k.pem\n"
+                                   "MetricsTLSMinVersion=1.3\nHealthTLSCertificate=/c.pem\n"
+                                   "HealthTLSKey=/k.pem\nHealthTLSMinVersion=1.3\n"));
+      g_clear_pointer (&shared, hale_config_unref);
+      shared = load_ok (f);
+      g_assert_cmpstr (shared->health_tls.certificate, ==, "/c.pem");
+      g_assert_cmpstr (shared->health_tls.key, ==, "/k.pem");
+      g_assert_cmpuint (shared->health_tls.min_version, ==, 13);
+      g_assert_false (shared->health_auth);
+    }
+
+  /* A drop-in turns TLS off again with empty values. */
+  g_free (write_file (f, "hale.conf.d/50-plain.conf",
+                      "[Monitoring]\nMetricsTLSCertificate=\nMetricsTLSKey=\n"
+                      "MetricsTLSMinVersion=1.2\nHealthTLSCertificate=\nHealthTLSKey=\n"
+                      "HealthTLSMinVersion=1.2\n"));
+  g_clear_pointer (&shared, hale_config_unref);
+  shared = load_ok (f);
+  g_assert_null (shared->metrics_tls.certificate);
+  g_assert_null (shared->health_tls.certificate);
 }
 
 static void
@@ -715,6 +805,17 @@ test_list_keys (void)
     "Category.RefreshRate",
     "Category.Sticky",
     "Category.Enabled",
+    "Monitoring.MetricsTLSCertificate",
+    "Monitoring.MetricsTLSKey",
+    "Monitoring.MetricsTLSMinVersion",
+    "Monitoring.MetricsTLSClientCA",
+    "Monitoring.HealthTLSCertificate",
+    "Monitoring.HealthTLSKey",
+    "Monitoring.HealthTLSMinVersion",
+    "Monitoring.HealthTLSClientCA",
+    "Monitoring.MetricsBearerTokenFile",
+    "Monitoring.MetricsBasicAuthUsers",
+    "Monitoring.HealthAuth",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -762,6 +863,7 @@ main (int argc, char **argv)
   ADD ("error-in-dropin", test_error_in_dropin);
   ADD ("all-reported", test_all_reported);
   ADD ("listen-shared", test_listen_shared);
+  ADD ("tls-and-auth", test_tls_and_auth);
   ADD ("not-found", test_not_found);
   ADD ("unreadable-dropin-dir", test_unreadable_dropin_dir);
   ADD ("checks", test_checks);

@@ -65,8 +65,9 @@ def test_unfinished_requests_are_dropped():
             s = socket.create_connection(("127.0.0.1", h.health_port))
             s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the end
             socks.append(s)
-        halectx.wait_until(lambda: open_fds(pid) >= before + 100, timeout=5,
-                           what="haled to accept 100 connections")
+        # libsoup accepts as the loop gets to it; most must be held open.
+        halectx.wait_until(lambda: open_fds(pid) >= before + 80, timeout=15,
+                           what="haled to accept the connections")
         # Meanwhile everybody else is served.
         status, _, _ = h.http_get("/health")
         check_equal(status, 200, "/health while 100 requests hang")

@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""The Cockpit page (data/cockpit/hale/) in a real browser.
+
+Debian's cockpit-ws serves it on loopback without a login
+(--local-session runs cockpit-bridge as this user, with this process's
+environment), the bridge finds the package through XDG_DATA_DIRS (a
+temporary directory whose cockpit/hale is a symlink to the source tree)
+and talks to a haled --user on the bus of a private systemd --user, so a
+reload really runs. Headless Chromium loads the page, driven over the
+DevTools protocol on a pipe (cdp.py, standard library only), and the test
+checks what a person would see: the certificate and service rows, a
+reload clicked and its result arriving, a reload started elsewhere and a
+renewal showing up without a click, a polkit refusal shown, and a
+page that says so when haled is not running.
+
+A screenshot of the page goes to $HALE_TEST_OUTPUT (the build directory
+under meson) or the temporary directory; its path is printed.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cdp  # noqa: E402
+import halectx  # noqa: E402
+from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE = os.path.normpath(os.path.join(HERE, "..", "..", "data", "cockpit", "hale"))
+IFACE_RELOAD = "org.hale.Hale1.Reload"
+NOBODY = 65534
+
+P = halectx.require("haled", "mkcert", "dbus-daemon", "busctl", "systemctl", "cockpit-bridge",
+                    "chromium")
+
+
+def cockpit_ws():
+    """Debian has it in /usr/lib/cockpit, Fedora and newer cockpit in
+    /usr/libexec."""
+    for path in (os.environ.get("COCKPIT_WS"), "/usr/lib/cockpit/cockpit-ws",
+                 "/usr/libexec/cockpit-ws"):
+        if path and os.access(path, os.X_OK):
+            return path
+    halectx._skip_or_fail("cockpit-ws not found (install cockpit-ws, or set COCKPIT_WS)")
+
+
+COCKPIT_WS = cockpit_ws()
+
+# After P: importing test_reload resolves its own programs (all Debian's).
+import test_reload  # noqa: E402
+
+
+def output_dir(h):
+    out = os.environ.get("HALE_TEST_OUTPUT")
+    if out:
+        out = os.path.join(out, "cockpit")
+        os.makedirs(out, exist_ok=True)
+        return out
+    return h.tmp
+
+
+class Cockpit:
+    """cockpit-ws --local-session on a free loopback port, serving the
+    source tree's package. One browser session per instance: the local
+    session's bridge ends with the first session's WebSocket."""
+
+    def __init__(self, h, env=None, user=None):
+        self.h = h
+        share = os.path.join(h.tmp, "share")
+        os.makedirs(os.path.join(share, "cockpit"), exist_ok=True)
+        link = os.path.join(share, "cockpit", "hale")
+        if not os.path.lexists(link):
+            os.symlink(PACKAGE, link)
+        for d in ("cockpit-config", "cockpit-home"):
+            os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
+        self.env = h.env(env)
+        self.env.update({
+            # The package from the source tree, base1 (cockpit.js) from the system.
+            "XDG_DATA_DIRS": share + ":/usr/local/share:/usr/share",
+            "XDG_DATA_HOME": os.path.join(h.tmp, "cockpit-home"),
+            # No /etc/cockpit/cockpit.conf of the machine.
+            "XDG_CONFIG_DIRS": os.path.join(h.tmp, "cockpit-config"),
+            "HOME": os.path.join(h.tmp, "cockpit-home"),
+        })
+        self.env.pop("G_DEBUG", None)  # cockpit's own criticals are not haled's
+        self.user = user
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(h.tmp, "cockpit-ws.log")
+
+    def __enter__(self):
+        for attempt in range(3):
+            self.port = halectx.free_port()
+            argv = [COCKPIT_WS, "--no-tls", "--address", "127.0.0.1", "--port", str(self.port),
+                    "--local-session=" + P["cockpit-bridge"]]
+            if self.user is not None:
+                argv = ["setpriv", "--reuid=%d" % self.user, "--regid=%d" % self.user,
+                        "--clear-groups", "--"] + argv
+            logf = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=logf)
+            logf.close()
+            # A connect, not a request: a GET would be a session of its own.
+            try:
+                wait_until(self._listening, timeout=10, what="cockpit-ws to listen")
+                return self
+            except halectx.TestFailure:
+                if self.proc.poll() is None:
+                    raise
+                log("cockpit-ws exited (port %d taken?), picking another" % self.port)
+        halectx.fail("cockpit-ws did not start:\n" + self.log_text())
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise halectx.TestFailure("cockpit-ws exited with %d:\n%s"
+                                      % (self.proc.returncode, self.log_text()))
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return False
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def url(self, bus="session"):
+        return "http://127.0.0.1:%d/cockpit/@localhost/hale/index.html#/?bus=%s" % (self.port, bus)
+
+
+class Health(BaseHTTPRequestHandler):
+    """/ok answers 200: the services' health checks and the endpoint."""
+
+    def do_GET(self):
+        self.send_response(200 if self.path == "/ok" else 500)
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+
+    def log_message(self, *args):
+        pass
+
+
+UNITS = {
+    "ok.service": test_reload.service_unit("/bin/true"),
+    "fail.service": test_reload.service_unit("/bin/false"),
+}
+
+
+def text(page, selector):
+    return page.evaluate("(function () { const e = document.querySelector(%s);"
+                         " return e ? e.textContent.trim() : null })()" % json.dumps(selector))
+
+
+def attr(page, selector, name):
+    return page.evaluate("(function () { const e = document.querySelector(%s);"
+                         " return e ? e.getAttribute(%s) : null })()"
+                         % (json.dumps(selector), json.dumps(name)))
+
+
+def open_page(browser, cockpit, what):
+    page = browser.new_page(1280, 900)
+    page.navigate(cockpit.url())
+    try:
+        _, took = page.wait_for("!!document.body && document.body.dataset.ready === 'true'", timeout=15,
+                                what="the page to load its report")
+    except cdp.CDPError as e:
+        halectx.fail("%s\npage console:\n%s\ncockpit-ws:\n%s"
+                     % (e, "\n".join(page.console()), cockpit.log_text()))
+    log("%s: page ready after %.3f s" % (what, took))
+    return page
+
+
+def test_page():
+    server = HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    closed_port = halectx.free_port()
+    with test_reload.SystemdHale(P, "cockpit", UNITS) as h:
+        current = h.mkcert("current.pem", "0c0c01", days=90)
+        legacy = h.mkcert("legacy.pem", "0c0c02", days=2)
+        h.systemctl("start", "ok.service", "fail.service")
+
+        def config():
+            return h.config_text([("current", current, "72h", "24h"),
+                                  ("legacy", legacy, "72h", "24h")]) + """
+[Network]
+CheckInterval=30s
+
+[Endpoint ca]
+URL=http://127.0.0.1:%(port)d/ok
+Critical=true
+
+[Endpoint idp]
+URL=http://127.0.0.1:%(closed)d/health
+Critical=false
+
+[Service ok]
+Unit=ok.service
+HealthCheck=http://127.0.0.1:%(port)d/ok
+Timeout=5s
+
+[Service fail]
+Unit=fail.service
+Timeout=5s
+""" % {"port": port, "closed": closed_port}
+        h.start_haled(config)
+
+        with Cockpit(h) as cockpit, cdp.Browser(P["chromium"], h.tmp) as browser:
+            page = open_page(browser, cockpit, "first load")
+
+            # The header: the overall status as haled says it.
+            status = h.get_property("Status")
+            check_equal(attr(page, "#overall", "data-value"), status, "overall status on the page")
+            check_equal(text(page, "#bus"), "on the session bus", "bus shown")
+
+            # Certificates: one row each, status and days left.
+            names = page.evaluate("[...document.querySelectorAll('#certificates tbody tr')]"
+                                  ".map(r => r.dataset.certificate)")
+            check_equal(names, ["current", "legacy"], "certificate rows")
+            check_equal(attr(page, "tr[data-certificate=current]", "data-status"), "healthy",
+                        "current's status")
+            # Whole days left: a 90-day certificate made a moment ago has 89.
+            check_equal(text(page, "tr[data-certificate=current] .hale-days"), "89 days",
+                        "current's days left (90-day certificate)")
+            check_equal(attr(page, "tr[data-certificate=legacy]", "data-status"), "warning",
+                        "legacy's status (2 days left, WarningBefore=72h)")
+            check_equal(text(page, "tr[data-certificate=legacy] .hale-days"), "1 day",
+                        "legacy's days left")
+            check("0c0c01" in text(page, "tr[data-certificate=current]"), "current's serial shown")
+
+            # Services: configured, not reloaded yet.
+            names = page.evaluate("[...document.querySelectorAll('#services tbody tr')]"
+                                  ".map(r => r.dataset.service + ':' + r.dataset.result)")
+            check_equal(sorted(names), ["fail:none", "ok:none"], "service rows before any reload")
+
+            # Connectivity: both endpoints, the failing one a warning.
+            page.wait_for("document.querySelectorAll('#endpoints tbody tr').length === 2",
+                          what="two endpoint rows")
+            check_equal(attr(page, "tr[data-endpoint=ca]", "data-status"), "healthy", "ca")
+            check_equal(attr(page, "tr[data-endpoint=idp]", "data-status"), "warning", "idp")
+            check_equal(text(page, "#connectivity"), h.get_property("Connectivity",
+                        "org.hale.Hale1.Degraded"), "connectivity state")
+            check_equal(attr(page, "#degraded", "data-active"), "false", "degraded mode shown off")
+
+            # Issue 5's checks and categories appear only when haled has them.
+            check_equal(page.evaluate("document.getElementById('checks-section').hidden"),
+                        "checks" not in json.loads(h.busctl(
+                            "--json=short", "call", BUS_NAME, OBJECT_PATH,
+                            "org.hale.Hale1.Health", "GetReport", "s", "services"))["data"][0],
+                        "checks section hidden without checks")
+
+            # A click reloads ok; its result arrives.
+            start = time.monotonic()
+            page.click("tr[data-service=ok] .hale-reload")
+            page.wait_for("document.querySelector('tr[data-service=ok]').dataset.result === 'success'",
+                          timeout=20, what="ok's reload result on the page")
+            log("clicked reload of ok: success shown after %.3f s" % (time.monotonic() - start))
+            last = h.get_property("LastResults", IFACE_RELOAD)
+            check_equal([(r[0], r[1]) for r in last], [("ok", True)], "LastResults after the click")
+            check(text(page, "tr[data-service=ok] td:nth-child(5)").endswith("ms")
+                  or text(page, "tr[data-service=ok] td:nth-child(5)").endswith(" s"),
+                  "ok's duration shown: %r" % text(page, "tr[data-service=ok] td:nth-child(5)"))
+            check_equal(attr(page, "tr[data-service=ok] .hale-reload", "disabled"), None,
+                        "the button is usable again")
+
+            # A reload started elsewhere (busctl) shows up without a click:
+            # the page follows PropertiesChanged and the signals.
+            start = time.monotonic()
+            r = h.busctl("--timeout=60", "call", BUS_NAME, OBJECT_PATH, IFACE_RELOAD,
+                         "ReloadService", "s", "fail", check_rc=False)
+            log("busctl ReloadService fail: %s%s" % (r.stdout, r.stderr))
+            page.wait_for("document.querySelector('tr[data-service=fail]').dataset.result === 'failure'",
+                          timeout=20, what="fail's failure on the page")
+            log("fail's failure shown %.3f s after the busctl call"
+                % (time.monotonic() - start))
+            message = text(page, "tr[data-service=fail] .hale-error")
+            check("failed" in message, "fail's row says why: %r" % message)
+            _, took = page.wait_for("document.querySelector('tr[data-service=fail] .hale-error')"
+                                    ".textContent.startsWith('reload failed')",
+                                    what="the services report's message for fail")
+            log("fail's report message shown after another %.3f s: %r"
+                % (took, text(page, "tr[data-service=fail] .hale-error")))
+
+            # A renewal (a new serial renamed over the file) changes the row live.
+            start = time.monotonic()
+            fresh = h.mkcert("new.pem", "0c0c03", days=90)
+            os.rename(fresh, current)
+            page.wait_for("document.querySelector('tr[data-certificate=current]')"
+                          ".textContent.includes('0c0c03')", timeout=15,
+                          what="the renewed serial on the page")
+            log("renewal shown after %.3f s" % (time.monotonic() - start))
+
+            shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale.png"))
+            log("screenshot: %s" % shot)
+            print("# SCREENSHOT %s" % shot, flush=True)
+
+            errors = page.exceptions()
+            check(not errors, "the page threw:\n" + "\n".join(errors))
+            log("page console:\n" + "\n".join(page.console()))
+
+        h.allowed_warnings += [r"reload", r"fail", r"endpoint", r"idp", r"connection refused"]
+        h.stop_haled()
+    server.shutdown()
+
+
+def test_denied():
+    """The bridge as nobody, polkit (a mock) saying no: the refusal is on
+    the page, not swallowed."""
+    if os.geteuid() != 0:
+        halectx._skip_or_fail("running the bridge as another uid needs root (setpriv)")
+    py = test_reload.system_python()
+    if py is None:
+        halectx._skip_or_fail("python3-dbusmock is not installed")
+    with test_reload.OpenBusHale(P, "cockpit-denied") as h:
+        cert = h.mkcert("current.pem", "0d0d01")
+        mock_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.bus_address)
+        polkit = subprocess.Popen([py, "-m", "dbusmock", "--template", "polkitd"], env=mock_env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: h.busctl("status", "org.freedesktop.PolicyKit1", check_rc=False)
+                       .returncode == 0, what="the polkit mock on the bus")
+            h.start_haled(lambda: h.config_text([("current", cert)])
+                          + "\n[Service ok]\nUnit=ok.service\n",
+                          env={"DBUS_SYSTEM_BUS_ADDRESS": h.bus_address})
+            # nobody reads the package through the symlink and writes in its home.
+            for d in ("cockpit-home", "chromium"):
+                os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
+            os.chown(os.path.join(h.tmp, "cockpit-home"), NOBODY, NOBODY)
+            with Cockpit(h, user=NOBODY) as cockpit, cdp.Browser(P["chromium"], h.tmp) as browser:
+                page = open_page(browser, cockpit, "as nobody")
+                check_equal(page.evaluate("[...document.querySelectorAll('#services tbody tr')]"
+                                          ".map(r => r.dataset.service)"), ["ok"], "service rows")
+                page.click("tr[data-service=ok] .hale-reload")
+                page.wait_for("document.querySelector('#alerts .hale-alert') !== null",
+                              timeout=20, what="an alert on the page")
+                check_equal(attr(page, "#alerts .hale-alert", "data-kind"), "denied", "alert kind")
+                check_equal(attr(page, "#alerts .hale-alert", "data-error"),
+                            "org.freedesktop.DBus.Error.AccessDenied", "alert's D-Bus error")
+                title = text(page, "#alerts .hale-alert strong")
+                message = text(page, "#alerts .hale-alert-message")
+                log("the page says: %s %s" % (title, message))
+                check_equal(title, "Not permitted: Reloading ok", "alert title")
+                check("org.hale.Hale1.reload" in message, "the alert names the action: %r" % message)
+                page.wait_for("document.querySelector('tr[data-service=ok]').dataset.result"
+                              " === 'none'", what="the row back to not reloaded")
+                shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale-denied.png"))
+                print("# SCREENSHOT %s" % shot, flush=True)
+                check(not page.exceptions(), "the page threw: %r" % page.exceptions())
+            check_equal(h.get_property("LastResults", IFACE_RELOAD), [], "nothing reloaded")
+            h.stop_haled()
+        finally:
+            polkit.terminate()
+            polkit.wait(5)
+
+
+def test_absent():
+    """No haled on the bus: the page says so instead of staying empty."""
+    with halectx.Hale(P, "cockpit-absent") as h:
+        with Cockpit(h) as cockpit, cdp.Browser(P["chromium"], h.tmp) as browser:
+            page = browser.new_page(1280, 900)
+            page.navigate(cockpit.url())
+            page.wait_for("!!document.body && document.body.dataset.present === 'false'",
+                          timeout=15, what="the page to say haled is absent")
+            banner = text(page, "#absent")
+            check(banner.startswith("haled is not running on the session bus."),
+                  "the banner: %r" % banner)
+            check_equal(attr(page, "#reload-all", "disabled"), "", "Reload all disabled")
+            check(not page.exceptions(), "the page threw: %r" % page.exceptions())
+
+
+if __name__ == "__main__":
+    if not os.path.isfile(os.path.join(PACKAGE, "manifest.json")):
+        halectx._skip_or_fail("no Cockpit package at %s" % PACKAGE)
+    halectx.run([test_page, test_denied, test_absent])
