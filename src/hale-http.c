@@ -108,7 +108,7 @@ struct _HaleHttp
   HaleHttpAuth *auth;
   gboolean health_auth; /* HealthAuth=same */
   HaleMetricFamily *auth_failures;
-  GHashTable *routes;   /* path -> ExtraRoute: hale_http_add_route() */
+  GHashTable *routes; /* path -> ExtraRoute: hale_http_add_route() */
 };
 
 typedef struct
@@ -417,8 +417,8 @@ typedef struct
   SoupServerMessage *msg;
   Route route;
   HaleReportSection section;
-  char *path;        /* ROUTE_EXTRA */
-  GHashTable *query; /* ROUTE_EXTRA: a copy, or NULL */
+  char *path;            /* ROUTE_EXTRA */
+  GHashTable *query;     /* ROUTE_EXTRA: a copy, or NULL */
   gboolean disconnected; /* the client went away: nothing to unpause */
 } PendingAuth;
 
