@@ -41,9 +41,10 @@ typedef enum
   KEY_METRIC_PREFIX,  /* [a-zA-Z_][a-zA-Z0-9_]* */
   KEY_STATUS_RANGE,   /* "200-299" or "204": a HaleStatusRange */
   KEY_CERT_SELECTION, /* a boolean, or [Certificate] names split by ',' or ';' */
+  KEY_ENUM,           /* one of KeySchema.words, stored as its index (an int) */
+  KEY_NAME_LIST,      /* group names split by ',', ';' or spaces: a GStrv */
   KEY_TLS_VERSION,    /* "1.2" or "1.3": guint 12 or 13 */
   KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
-  KEY_ENUM,           /* one of KeySchema.words, stored as its index (an int) */
 } KeyType;
 
 typedef enum
@@ -66,6 +67,7 @@ typedef enum
   GROUP_SERVICE,
   GROUP_ENDPOINT,
   GROUP_CHECK,
+  GROUP_CATEGORY,
 } GroupKind;
 
 typedef struct
@@ -112,6 +114,10 @@ static gpointer
 check_new (const char *name);
 static void
 check_free (gpointer data);
+static gpointer
+category_new (const char *name);
+static void
+category_free (gpointer data);
 
 static const GroupSchema groups[] = {
   [GROUP_MONITORING] = { "Monitoring", FALSE },
@@ -124,6 +130,8 @@ static const GroupSchema groups[] = {
   [GROUP_ENDPOINT]
   = { "Endpoint", TRUE, G_STRUCT_OFFSET (HaleConfig, endpoints), endpoint_new, endpoint_free },
   [GROUP_CHECK] = { "Check", TRUE, G_STRUCT_OFFSET (HaleConfig, checks), check_new, check_free },
+  [GROUP_CATEGORY]
+  = { "Category", TRUE, G_STRUCT_OFFSET (HaleConfig, categories), category_new, category_free },
 };
 
 /* In the order of HaleCheckKind and HaleCheckFormat. */
@@ -135,6 +143,7 @@ static const char *const check_formats[] = { "auto", "ft", "health+json", "seed"
 #define SVC(f) G_STRUCT_OFFSET (HaleServiceConfig, f)
 #define EP(f) G_STRUCT_OFFSET (HaleEndpointConfig, f)
 #define CHK(f) G_STRUCT_OFFSET (HaleCheckConfig, f)
+#define CAT(f) G_STRUCT_OFFSET (HaleCategoryConfig, f)
 
 static const KeySchema keys[] = {
   { GROUP_MONITORING, "MetricsListen", KEY_LISTEN, KEY_FLAG_NONE, CFG (metrics_listen) },
@@ -199,6 +208,12 @@ static const KeySchema keys[] = {
   { GROUP_CHECK, "Interval", KEY_DURATION, KEY_FLAG_NONZERO, CHK (interval),
     .min_usec = 100 * 1000 },
   { GROUP_CHECK, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CHK (ca_file) },
+
+  /* Which names are [Check] groups is checked in check_categories(). */
+  { GROUP_CATEGORY, "Checks", KEY_NAME_LIST, KEY_FLAG_REQUIRED, CAT (checks) },
+  { GROUP_CATEGORY, "RefreshRate", KEY_DURATION, KEY_FLAG_NONZERO, CAT (refresh_rate) },
+  { GROUP_CATEGORY, "Sticky", KEY_BOOL, KEY_FLAG_NONE, CAT (sticky) },
+  { GROUP_CATEGORY, "Enabled", KEY_BOOL, KEY_FLAG_NONE, CAT (enabled) },
 };
 
 static const KeySchema *
@@ -292,14 +307,6 @@ endpoint_free (gpointer data)
   g_free (e);
 }
 
-static void
-tls_config_clear (HaleTlsConfig *tls)
-{
-  g_clear_pointer (&tls->certificate, g_free);
-  g_clear_pointer (&tls->key, g_free);
-  g_clear_pointer (&tls->client_ca, g_free);
-}
-
 static gpointer
 check_new (const char *name)
 {
@@ -323,6 +330,34 @@ check_free (gpointer data)
   g_free (c->unit);
   g_free (c->ca_file);
   g_free (c);
+}
+
+static gpointer
+category_new (const char *name)
+{
+  HaleCategoryConfig *c = g_new0 (HaleCategoryConfig, 1);
+  c->name = g_strdup (name);
+  c->checks = g_new0 (char *, 1);
+  c->refresh_rate = 60 * G_TIME_SPAN_SECOND;
+  c->enabled = TRUE;
+  return c;
+}
+
+static void
+category_free (gpointer data)
+{
+  HaleCategoryConfig *c = data;
+  g_free (c->name);
+  g_strfreev (c->checks);
+  g_free (c);
+}
+
+static void
+tls_config_clear (HaleTlsConfig *tls)
+{
+  g_clear_pointer (&tls->certificate, g_free);
+  g_clear_pointer (&tls->key, g_free);
+  g_clear_pointer (&tls->client_ca, g_free);
 }
 
 HaleConfig *
@@ -349,6 +384,7 @@ hale_config_new_default (void)
   config->services = g_ptr_array_new_with_free_func (service_free);
   config->endpoints = g_ptr_array_new_with_free_func (endpoint_free);
   config->checks = g_ptr_array_new_with_free_func (check_free);
+  config->categories = g_ptr_array_new_with_free_func (category_free);
   return config;
 }
 
@@ -379,6 +415,7 @@ hale_config_unref (HaleConfig *config)
   g_ptr_array_unref (config->services);
   g_ptr_array_unref (config->endpoints);
   g_ptr_array_unref (config->checks);
+  g_ptr_array_unref (config->categories);
   g_free (config);
 }
 
@@ -418,6 +455,20 @@ hale_config_find_check (const HaleConfig *config, const char *name)
   for (guint i = 0; i < config->checks->len; i++)
     {
       const HaleCheckConfig *c = g_ptr_array_index (config->checks, i);
+      if (g_str_equal (c->name, name))
+        return c;
+    }
+  return NULL;
+}
+
+const HaleCategoryConfig *
+hale_config_find_category (const HaleConfig *config, const char *name)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  for (guint i = 0; i < config->categories->len; i++)
+    {
+      const HaleCategoryConfig *c = g_ptr_array_index (config->categories, i);
       if (g_str_equal (c->name, name))
         return c;
     }
@@ -606,6 +657,34 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
         }
       case KEY_STATUS_RANGE:
         return parse_status_range (text, field);
+      case KEY_ENUM:
+        {
+          g_autofree char *known = NULL;
+          for (int i = 0; key->words[i] != NULL; i++)
+            if (g_str_equal (text, key->words[i]))
+              {
+                *(int *)field = i;
+                return NULL;
+              }
+          known = g_strjoinv (", ", (char **)key->words);
+          return g_strdup_printf ("\"%s\" is not one of %s", text, known);
+        }
+      case KEY_NAME_LIST:
+        {
+          g_auto (GStrv) parts = g_regex_split_simple ("[,;\\s]+", text, 0, 0);
+          g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+          for (guint i = 0; parts[i] != NULL; i++)
+            if (parts[i][0] != '\0'
+                && !g_ptr_array_find_with_equal_func (names, parts[i], g_str_equal, NULL))
+              g_ptr_array_add (names, g_strdup (parts[i]));
+          if (names->len == 0)
+            return g_strdup ("names no group: write [Check] names separated by ','");
+          g_ptr_array_add (names, NULL);
+          g_strfreev (*(GStrv *)field);
+          *(GStrv *)field = (GStrv)g_ptr_array_free (g_steal_pointer (&names), FALSE);
+          return NULL;
+        }
       case KEY_TLS_VERSION:
         if (g_str_equal (text, "1.2") || g_str_equal (text, "1.3"))
           {
@@ -623,18 +702,6 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
                                 "health paths are open) or same (they take the /metrics "
                                 "credentials)",
                                 text);
-      case KEY_ENUM:
-        {
-          g_autofree char *known = NULL;
-          for (int i = 0; key->words[i] != NULL; i++)
-            if (g_str_equal (text, key->words[i]))
-              {
-                *(int *)field = i;
-                return NULL;
-              }
-          known = g_strjoinv (", ", (char **)key->words);
-          return g_strdup_printf ("\"%s\" is not one of %s", text, known);
-        }
       case KEY_UINT:
         {
           guint64 v;
@@ -797,7 +864,7 @@ classify_group (Loader *l, const char *file, const char *name, GroupKind *out_ki
 
   problem (l,
            "%s:%s: unknown group (known: Monitoring, Network, Metrics, Certificate NAME, "
-           "Service NAME, Endpoint NAME, Check NAME)",
+           "Service NAME, Endpoint NAME, Check NAME, Category NAME)",
            file, name);
   return FALSE;
 }
@@ -1410,6 +1477,29 @@ resolve_checks (HaleConfig *config)
     }
 }
 
+/* Checks= names must be [Check] groups: a typo would otherwise leave a
+ * category empty and always healthy, silently. */
+static void
+check_categories (Loader *l, HaleConfig *config)
+{
+  for (guint i = 0; i < config->categories->len; i++)
+    {
+      HaleCategoryConfig *c = g_ptr_array_index (config->categories, i);
+      g_autofree char *group = g_strdup_printf ("Category %s", c->name);
+
+      for (guint j = 0; c->checks[j] != NULL; j++)
+        if (hale_config_find_check (config, c->checks[j]) == NULL)
+          {
+            g_autofree char *check_group = g_strdup_printf ("Check %s", c->checks[j]);
+            /* A [Check] that is there but broken is reported on its own. */
+            if (g_hash_table_lookup (l->by_name, check_group) == NULL)
+              problem (l, "%s:%s:Checks: there is no [Check %s]",
+                       file_of (g_hash_table_lookup (l->by_name, group), "Checks"), group,
+                       c->checks[j]);
+          }
+    }
+}
+
 HaleConfig *
 hale_config_load (const char *path, GError **error)
 {
@@ -1440,6 +1530,7 @@ hale_config_load (const char *path, GError **error)
   check_tls_and_auth (&l, config);
   check_reload_on_change (&l, config);
   resolve_checks (config);
+  check_categories (&l, config);
 
   if (l.problems->len > 0)
     {

@@ -10,12 +10,16 @@
 
 #include "hale-daemon.h"
 
+#include "hale-aggregate-http.h"
+#include "hale-aggregate-report.h"
+#include "hale-aggregate.h"
 #include "hale-audit.h"
 #include "hale-authority.h"
 #include "hale-cert-watch.h"
 #include "hale-checks.h"
 #include "hale-config.h"
 #include "hale-connectivity.h"
+#include "hale-dbus-checks.h"
 #include "hale-dbus-degraded.h"
 #include "hale-dbus-reload.h"
 #include "hale-dbus-rotation.h"
@@ -53,6 +57,8 @@ struct _HaleDaemon
   HaleCertWatch *certs;
   HaleConnectivity *connectivity;
   HaleChecks *checks;
+  HaleAggregate *aggregate;
+  HaleChecksFace *checks_face;
   HaleReload *reload;
   HaleAuthority *authority;
   HaleReloadFace *reload_face;
@@ -187,7 +193,9 @@ apply_config (HaleDaemon *self, HaleConfig *config, GError **error)
   hale_audit_configure (self->audit, config);
   hale_cert_watch_configure (self->certs, config);
   hale_reload_configure (self->reload, config);
+  /* Checks before the aggregate: it learns of removed checks from both. */
   hale_checks_configure (self->checks, config);
+  hale_aggregate_configure (self->aggregate, config);
   hale_connectivity_configure (self->connectivity, config);
 
   g_clear_pointer (&self->config, hale_config_unref);
@@ -256,13 +264,19 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   g_signal_connect_swapped (self->connectivity, "recheck-requested",
                             G_CALLBACK (hale_cert_watch_recheck), self->certs);
   self->checks = hale_checks_new (self->metrics);
+  self->aggregate
+      = hale_aggregate_new (self->state, self->checks, self->metrics, self->audit, self->state_dir);
   self->reload = hale_reload_new (self->state, self->metrics, self->audit, self->certs,
                                   self->prober, self->state_dir);
   /* After the certificate watcher: they share the renewal counter. */
   self->rotation = hale_rotation_new (self->metrics, self->audit);
   self->authority = hale_authority_new (self->user ? HALE_AUTHORITY_USER : HALE_AUTHORITY_SYSTEM);
   self->http = hale_http_new (self->report, self->metrics);
+  hale_aggregate_http_register (self->aggregate, self->http);
+  hale_aggregate_report_install (self->aggregate, self->report);
   self->dbus = hale_dbus_new (self->state, self->report);
+  self->checks_face = hale_checks_face_new (self->aggregate, self->authority, self->audit,
+                                            hale_dbus_get_health_skeleton (self->dbus));
   self->reload_face = hale_reload_face_new (self->reload, self->authority, self->audit);
   hale_dbus_add_interface (self->dbus, hale_reload_face_get_skeleton (self->reload_face));
   self->rotation_face = hale_rotation_face_new (self->rotation, self->authority, self->audit);
@@ -352,12 +366,16 @@ hale_daemon_dispose (GObject *object)
   /* Faces first, so nothing reads a source that is going away. */
   g_clear_object (&self->dbus);
   g_clear_object (&self->reload_face);
+  g_clear_object (&self->checks_face);
   g_clear_object (&self->rotation_face);
   g_clear_object (&self->http);
   g_clear_object (&self->authority);
   g_clear_object (&self->reload);
   g_clear_object (&self->rotation);
   g_clear_object (&self->connectivity);
+  if (self->aggregate != NULL)
+    hale_aggregate_flush (self->aggregate);
+  g_clear_object (&self->aggregate);
   g_clear_object (&self->checks);
   g_clear_object (&self->certs);
   g_clear_object (&self->prober);

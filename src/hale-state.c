@@ -111,8 +111,8 @@ hale_check_result_unref (HaleCheckResult *result)
 static gboolean
 check_result_same (const HaleCheckResult *a, const HaleCheckResult *b)
 {
-  return a->status == b->status && g_str_equal (a->message, b->message)
-         && g_variant_equal (a->details, b->details);
+  return a->status == b->status && a->acknowledged == b->acknowledged
+         && g_str_equal (a->message, b->message) && g_variant_equal (a->details, b->details);
 }
 
 static HaleStatus
@@ -125,6 +125,9 @@ compute_status (HaleState *self)
   g_hash_table_iter_init (&iter, self->checks);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&result))
     {
+      /* Known to an operator: shown, but no longer the host's problem. */
+      if (result->acknowledged)
+        continue;
       if (result->status == HALE_CHECK_CRITICAL)
         return HALE_STATUS_UNHEALTHY;
       if (result->status == HALE_CHECK_WARNING)

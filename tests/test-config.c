@@ -408,6 +408,14 @@ static const ErrorCase error_cases[] = {
     "too short" },
   { "service-critical", "[Service a]\nUnit=a.service\nCritical=maybe\n", "Service a:Critical",
     "\"maybe\" is not a boolean" },
+  { "category-unknown-check", "[Check a]\nTTL=5m\n[Category web]\nChecks=a, b\n",
+    "Category web:Checks", "there is no [Check b]" },
+  { "category-no-checks", "[Category web]\nSticky=true\n", "Category web:Checks",
+    "required key is missing" },
+  { "category-empty-checks", "[Category web]\nChecks= , ;\n", "Category web:Checks",
+    "names no group" },
+  { "category-refresh-zero", "[Check a]\nTTL=5m\n[Category web]\nChecks=a\nRefreshRate=0s\n",
+    "Category web:RefreshRate", "too short" },
   { "check-nothing", "[Check a]\nSeverity=2\n", "Check a", "says nothing to check" },
   { "check-two-kinds", "[Check a]\nURL=http://h/\nUnit=a.service\n", "Check a:Unit",
     "URL= and Unit= are both set, and a check has one kind" },
@@ -792,6 +800,19 @@ test_list_keys (void)
     "Monitoring.BackupKeep",
     "Certificate.KeyPath",
     "Service.ReloadOnChange",
+    "Check.Kind",
+    "Check.URL",
+    "Check.Format",
+    "Check.Unit",
+    "Check.TTL",
+    "Check.Severity",
+    "Check.Timeout",
+    "Check.Interval",
+    "Check.CAFile",
+    "Category.Checks",
+    "Category.RefreshRate",
+    "Category.Sticky",
+    "Category.Enabled",
     "Monitoring.MetricsTLSCertificate",
     "Monitoring.MetricsTLSKey",
     "Monitoring.MetricsTLSMinVersion",
@@ -803,20 +824,37 @@ test_list_keys (void)
     "Monitoring.MetricsBearerTokenFile",
     "Monitoring.MetricsBasicAuthUsers",
     "Monitoring.HealthAuth",
-    "Check.Kind",
-    "Check.URL",
-    "Check.Format",
-    "Check.Unit",
-    "Check.TTL",
-    "Check.Severity",
-    "Check.Timeout",
-    "Check.Interval",
-    "Check.CAFile",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
     g_assert_true (g_strv_contains ((const char *const *)keys, expected[i]));
   g_assert_cmpuint (g_strv_length (keys), ==, G_N_ELEMENTS (expected));
+}
+
+static void
+test_categories (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleConfig) config = NULL;
+  const HaleCategoryConfig *c;
+
+  g_free (write_file (f, "hale.conf",
+                      "[Check api]\nURL=http://127.0.0.1:1/health\n"
+                      "[Check db]\nTTL=5m\n"
+                      "[Category web]\nChecks=api, db;api\nRefreshRate=30s\nSticky=yes\n"
+                      "[Category batch]\nChecks=db\nEnabled=false\n"));
+  config = load_ok (f);
+  g_assert_cmpuint (config->categories->len, ==, 2);
+  c = hale_config_find_category (config, "web");
+  g_assert_nonnull (c);
+  g_assert_cmpstrv (c->checks, ((const char *const[]){ "api", "db", NULL }));
+  g_assert_cmpint (c->refresh_rate, ==, 30 * G_TIME_SPAN_SECOND);
+  g_assert_true (c->sticky);
+  g_assert_true (c->enabled);
+  c = hale_config_find_category (config, "batch");
+  g_assert_cmpint (c->refresh_rate, ==, 60 * G_TIME_SPAN_SECOND);
+  g_assert_false (c->sticky);
+  g_assert_false (c->enabled);
+  g_assert_null (hale_config_find_category (config, "nope"));
 }
 
 int
@@ -837,6 +875,7 @@ main (int argc, char **argv)
   ADD ("not-found", test_not_found);
   ADD ("unreadable-dropin-dir", test_unreadable_dropin_dir);
   ADD ("checks", test_checks);
+  ADD ("categories", test_categories);
 #undef ADD
   for (gsize i = 0; i < G_N_ELEMENTS (error_cases); i++)
     {

@@ -205,7 +205,7 @@ test_policy (void)
   static const GMarkupParser parser = { policy_start, policy_end, policy_text, NULL, NULL };
   static const char *const actions[]
       = { HALE_ACTION_RELOAD, HALE_ACTION_ACKNOWLEDGE, HALE_ACTION_MANAGE_CATEGORIES,
-          HALE_ACTION_REPORT_ROTATION };
+          HALE_ACTION_REPORT_ROTATION, HALE_ACTION_REPORT_CHECK };
   g_autofree char *path = source_path ("data/org.hale.Hale1.policy");
   g_autofree char *contents = NULL;
   g_autofree char *xmllint = g_find_program_in_path ("xmllint");

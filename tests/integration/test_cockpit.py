@@ -260,10 +260,12 @@ Timeout=5s
             check_equal(attr(page, "#degraded", "data-active"), "false", "degraded mode shown off")
 
             # Issue 5's checks and categories appear only when haled has them.
+            # (The report may carry an empty "checks" object: no checks either.)
             check_equal(page.evaluate("document.getElementById('checks-section').hidden"),
-                        "checks" not in json.loads(h.busctl(
+                        not json.loads(json.loads(h.busctl(
                             "--json=short", "call", BUS_NAME, OBJECT_PATH,
-                            "org.hale.Hale1.Health", "GetReport", "s", "services"))["data"][0],
+                            "org.hale.Hale1.Health", "GetReport", "s", "services"))["data"][0]
+                                       ).get("checks"),
                         "checks section hidden without checks")
 
             # A click reloads ok; its result arrives.
