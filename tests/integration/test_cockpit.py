@@ -4,7 +4,7 @@
 Debian's cockpit-ws serves it on loopback without a login
 (--local-session runs cockpit-bridge as this user, with this process's
 environment), the bridge finds the package through XDG_DATA_DIRS (a
-temporary directory whose cockpit/hale is a symlink to the source tree)
+temporary directory holding a copy of the source tree's cockpit/hale)
 and talks to a haled --user on the bus of a private systemd --user, so a
 reload really runs. Headless Chromium loads the page, driven over the
 DevTools protocol on a pipe (cdp.py, standard library only), and the test
@@ -75,9 +75,16 @@ class Cockpit:
         self.h = h
         share = os.path.join(h.tmp, "share")
         os.makedirs(os.path.join(share, "cockpit"), exist_ok=True)
-        link = os.path.join(share, "cockpit", "hale")
-        if not os.path.lexists(link):
-            os.symlink(PACKAGE, link)
+        # A copy, not a link: the bridge of test_denied runs as nobody, who
+        # may not enter the directories the checkout lives in (/root).
+        package = os.path.join(share, "cockpit", "hale")
+        if os.path.lexists(package):
+            shutil.rmtree(package)
+        shutil.copytree(PACKAGE, package)
+        for root, dirs, files in os.walk(share):
+            for name in dirs + files:
+                os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
+            os.chmod(root, 0o755)
         for d in ("cockpit-config", "cockpit-home"):
             os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
         self.env = h.env(env)
@@ -341,7 +348,7 @@ def test_denied():
             h.start_haled(lambda: h.config_text([("current", cert)])
                           + "\n[Service ok]\nUnit=ok.service\n",
                           env={"DBUS_SYSTEM_BUS_ADDRESS": h.bus_address})
-            # nobody reads the package through the symlink and writes in its home.
+            # nobody reads the package copy and writes in its home.
             for d in ("cockpit-home", "chromium"):
                 os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
             os.chown(os.path.join(h.tmp, "cockpit-home"), NOBODY, NOBODY)
