@@ -19,17 +19,15 @@ under meson) or the temporary directory; its path is printed.
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402
 import halectx  # noqa: E402
+import halesys  # noqa: E402
 from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,9 +50,6 @@ def cockpit_ws():
 
 
 COCKPIT_WS = cockpit_ws()
-
-# After P: importing test_reload resolves its own programs (all Debian's).
-import test_reload  # noqa: E402
 
 
 def output_dir(h):
@@ -152,21 +147,9 @@ class Cockpit:
         return "http://127.0.0.1:%d/cockpit/@localhost/hale/index.html#/?bus=%s" % (self.port, bus)
 
 
-class Health(BaseHTTPRequestHandler):
-    """/ok answers 200: the services' health checks and the endpoint."""
-
-    def do_GET(self):
-        self.send_response(200 if self.path == "/ok" else 500)
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-
-    def log_message(self, *args):
-        pass
-
-
 UNITS = {
-    "ok.service": test_reload.service_unit("/bin/true"),
-    "fail.service": test_reload.service_unit("/bin/false"),
+    "ok.service": halesys.service_unit("/bin/true"),
+    "fail.service": halesys.service_unit("/bin/false"),
 }
 
 
@@ -195,11 +178,10 @@ def open_page(browser, cockpit, what):
 
 
 def test_page():
-    server = HTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = halesys.health_server()
     port = server.server_address[1]
     closed_port = halectx.free_port()
-    with test_reload.SystemdHale(P, "cockpit", UNITS) as h:
+    with halesys.SystemdHale(P, "cockpit", UNITS) as h:
         current = h.mkcert("current.pem", "0c0c01", days=90)
         legacy = h.mkcert("legacy.pem", "0c0c02", days=2)
         h.systemctl("start", "ok.service", "fail.service")
@@ -334,10 +316,10 @@ def test_denied():
     the page, not swallowed."""
     if os.geteuid() != 0:
         halectx._skip_or_fail("running the bridge as another uid needs root (setpriv)")
-    py = test_reload.system_python()
+    py = halesys.system_python()
     if py is None:
         halectx._skip_or_fail("python3-dbusmock is not installed")
-    with test_reload.OpenBusHale(P, "cockpit-denied") as h:
+    with halesys.OpenBusHale(P, "cockpit-denied") as h:
         cert = h.mkcert("current.pem", "0d0d01")
         mock_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.bus_address)
         polkit = subprocess.Popen([py, "-m", "dbusmock", "--template", "polkitd"], env=mock_env,
