@@ -19,6 +19,7 @@ under meson) or the temporary directory; its path is printed.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
