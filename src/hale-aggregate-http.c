@@ -29,32 +29,6 @@ request_clear (Request *request)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Request, request_clear)
 
-static void
-set_error (SoupServerMessage *msg, guint status, const char *error, const char *message)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-  char *line;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "error");
-  json_builder_add_string_value (b, error);
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, message);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  line = g_strconcat (text, "\n", NULL);
-
-  soup_server_message_set_status (msg, status, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control",
-                                "no-store");
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, line, strlen (line));
-}
-
 /* FALSE when the query is bad; the answer (400 or 404) is then set. */
 static gboolean
 parse_request (HaleAggregate *aggregate, SoupServerMessage *msg, GHashTable *query, Request *out)
@@ -78,7 +52,7 @@ parse_request (HaleAggregate *aggregate, SoupServerMessage *msg, GHashTable *que
             {
               g_autofree char *m = g_strdup_printf (
                   "cache=%s: write cache=false to start a fresh run, or cache=true", value);
-              set_error (msg, SOUP_STATUS_BAD_REQUEST, "bad_request", m);
+              hale_http_set_json_error (msg, SOUP_STATUS_BAD_REQUEST, "bad_request", m);
               return FALSE;
             }
         }
@@ -94,8 +68,9 @@ parse_request (HaleAggregate *aggregate, SoupServerMessage *msg, GHashTable *que
 
               if (name[0] == '\0')
                 {
-                  set_error (msg, SOUP_STATUS_BAD_REQUEST, "bad_request",
-                             "categories= has an empty name: write categories=NAME,NAME");
+                  hale_http_set_json_error (
+                      msg, SOUP_STATUS_BAD_REQUEST, "bad_request",
+                      "categories= has an empty name: write categories=NAME,NAME");
                   return FALSE;
                 }
               if (!hale_aggregate_has_category (aggregate, name))
@@ -103,7 +78,7 @@ parse_request (HaleAggregate *aggregate, SoupServerMessage *msg, GHashTable *que
                   g_autofree char *safe = g_utf8_make_valid (name, -1);
                   g_autofree char *m = g_strdup_printf (
                       "there is no category “%s” ([Category %s] in hale.conf)", safe, safe);
-                  set_error (msg, SOUP_STATUS_NOT_FOUND, "unknown_category", m);
+                  hale_http_set_json_error (msg, SOUP_STATUS_NOT_FOUND, "unknown_category", m);
                   return FALSE;
                 }
               g_strv_builder_add (names, name);
@@ -116,7 +91,7 @@ parse_request (HaleAggregate *aggregate, SoupServerMessage *msg, GHashTable *que
           g_autofree char *safe = g_utf8_make_valid (key, -1);
           g_autofree char *m
               = g_strdup_printf ("unknown query parameter “%s” (known: categories, cache)", safe);
-          set_error (msg, SOUP_STATUS_BAD_REQUEST, "bad_request", m);
+          hale_http_set_json_error (msg, SOUP_STATUS_BAD_REQUEST, "bad_request", m);
           return FALSE;
         }
     }

@@ -210,8 +210,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Listener, listener_free)
 
 /* Requests */
 
-static void
-set_json_error (SoupServerMessage *msg, guint status, const char *error, const char *message)
+void
+hale_http_set_json_error (SoupServerMessage *msg, guint status, const char *error,
+                          const char *message)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonGenerator) generator = json_generator_new ();
@@ -447,8 +448,8 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
         break;
       case HALE_HTTP_AUTH_BUSY:
         soup_message_headers_replace (headers, "Retry-After", "1");
-        set_json_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
-                        "too many credential checks at once; try again");
+        hale_http_set_json_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
+                                  "too many credential checks at once; try again");
         break;
       case HALE_HTTP_AUTH_MISSING:
       case HALE_HTTP_AUTH_DENIED:
@@ -458,7 +459,8 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
         hale_metric_inc (self->auth_failures, face, 1);
         soup_message_headers_replace (headers, "WWW-Authenticate",
                                       hale_http_auth_get_challenge (auth));
-        set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", "authentication required");
+        hale_http_set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                                  "authentication required");
         break;
     }
   if (!pending->disconnected)
@@ -507,7 +509,7 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
        * UTF-8, and the answer is JSON. */
       g_autofree char *clean = g_utf8_make_valid (path, -1);
       g_autofree char *message = g_strdup_printf ("no such path: %s", clean);
-      set_json_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", message);
+      hale_http_set_json_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", message);
       return;
     }
 
@@ -552,15 +554,15 @@ handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
       g_autofree char *message
           = g_strdup_printf ("method %s is not allowed on %s; use GET or HEAD", method, clean);
       soup_message_headers_replace (response, "Allow", "GET, HEAD");
-      set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message);
+      hale_http_set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message);
       return;
     }
   if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_NONE
       && soup_message_headers_get_content_length (headers) != 0)
     {
       soup_message_headers_replace (response, "Connection", "close");
-      set_json_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
-                      "GET and HEAD requests to haled carry no body");
+      hale_http_set_json_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
+                                "GET and HEAD requests to haled carry no body");
     }
 }
 

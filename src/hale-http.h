@@ -39,4 +39,11 @@ typedef void (*HaleHttpHandler) (SoupServerMessage *msg, const char *path, GHash
 void hale_http_add_route (HaleHttp *self, const char *path, HaleHttpHandler handler,
                           gpointer user_data, GDestroyNotify destroy);
 
+/* Answers @msg with @status and the JSON error body of design.md
+ * ({"error": @error, "message": @message}), not to be cached: for
+ * routes' handlers as for hale-http's own answers. */
+void
+hale_http_set_json_error (SoupServerMessage *msg, guint status, const char *error,
+                          const char *message);
+
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "hale-aggregate-report.h"
 #include "hale-aggregate.h"
 #include "hale-names.h"
+#include "hale-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -105,28 +106,11 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   stop_aggregate (f);
   g_clear_pointer (&f->config, hale_config_unref);
-  remove_tree (f->dir);
+  hale_test_remove_tree (f->dir);
   g_free (f->dir);
 }
 
@@ -520,37 +504,19 @@ test_ft_format (Fixture *f, gconstpointer data)
 
 /* ---- through HTTP ------------------------------------------------------ */
 
-typedef struct
-{
-  GBytes *body;
-  GError *error;
-  gboolean done;
-} Fetch;
-
-static void
-fetch_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Fetch *fetch = data;
-
-  fetch->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &fetch->error);
-  fetch->done = TRUE;
-}
-
 static SoupMessage *
 get (SoupSession *session, guint16 port, const char *path, const char *accept, char **out_body)
 {
   g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
   SoupMessage *msg = soup_message_new ("GET", uri);
-  Fetch fetch = { 0 };
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (accept != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept", accept);
-  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, fetch_cb, &fetch);
-  while (!fetch.done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_error (fetch.error);
-  *out_body = g_strndup (g_bytes_get_data (fetch.body, NULL), g_bytes_get_size (fetch.body));
-  g_bytes_unref (fetch.body);
+  body = hale_test_send_and_read (session, msg, &error);
+  g_assert_no_error (error);
+  *out_body = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
   return msg;
 }
 

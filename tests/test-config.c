@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hale-config.h"
+#include "hale-test-util.h"
 
 #define SEC G_GINT64_CONSTANT (1000000)
 #define HOUR (3600 * SEC)
@@ -28,27 +29,9 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->dir);
+  hale_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->path);
 }

@@ -4,7 +4,7 @@
 Debian's cockpit-ws serves it on loopback without a login
 (--local-session runs cockpit-bridge as this user, with this process's
 environment), the bridge finds the package through XDG_DATA_DIRS (a
-temporary directory whose cockpit/hale is a symlink to the source tree)
+temporary directory holding a copy of the source tree's cockpit/hale)
 and talks to a haled --user on the bus of a private systemd --user, so a
 reload really runs. Headless Chromium loads the page, driven over the
 DevTools protocol on a pipe (cdp.py, standard library only), and the test
@@ -25,13 +25,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402
 import halectx  # noqa: E402
+import halesys  # noqa: E402
 from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,9 +55,6 @@ def cockpit_ws():
 
 COCKPIT_WS = cockpit_ws()
 
-# After P: importing test_reload resolves its own programs (all Debian's).
-import test_reload  # noqa: E402
-
 
 def output_dir(h):
     out = os.environ.get("HALE_TEST_OUTPUT")
@@ -78,9 +74,16 @@ class Cockpit:
         self.h = h
         share = os.path.join(h.tmp, "share")
         os.makedirs(os.path.join(share, "cockpit"), exist_ok=True)
-        link = os.path.join(share, "cockpit", "hale")
-        if not os.path.lexists(link):
-            os.symlink(PACKAGE, link)
+        # A copy, not a link: the bridge of test_denied runs as nobody, who
+        # may not enter the directories the checkout lives in (/root).
+        package = os.path.join(share, "cockpit", "hale")
+        if os.path.lexists(package):
+            shutil.rmtree(package)
+        shutil.copytree(PACKAGE, package)
+        for root, dirs, files in os.walk(share):
+            for name in dirs + files:
+                os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
+            os.chmod(root, 0o755)
         for d in ("cockpit-config", "cockpit-home"):
             os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
         self.env = h.env(env)
@@ -148,21 +151,9 @@ class Cockpit:
         return "http://127.0.0.1:%d/cockpit/@localhost/hale/index.html#/?bus=%s" % (self.port, bus)
 
 
-class Health(BaseHTTPRequestHandler):
-    """/ok answers 200: the services' health checks and the endpoint."""
-
-    def do_GET(self):
-        self.send_response(200 if self.path == "/ok" else 500)
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-
-    def log_message(self, *args):
-        pass
-
-
 UNITS = {
-    "ok.service": test_reload.service_unit("/bin/true"),
-    "fail.service": test_reload.service_unit("/bin/false"),
+    "ok.service": halesys.service_unit("/bin/true"),
+    "fail.service": halesys.service_unit("/bin/false"),
 }
 
 
@@ -191,11 +182,10 @@ def open_page(browser, cockpit, what):
 
 
 def test_page():
-    server = HTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = halesys.health_server()
     port = server.server_address[1]
     closed_port = halectx.free_port()
-    with test_reload.SystemdHale(P, "cockpit", UNITS) as h:
+    with halesys.SystemdHale(P, "cockpit", UNITS) as h:
         current = h.mkcert("current.pem", "0c0c01", days=90)
         legacy = h.mkcert("legacy.pem", "0c0c02", days=2)
         h.systemctl("start", "ok.service", "fail.service")
@@ -423,10 +413,10 @@ def test_denied():
     the page, not swallowed."""
     if os.geteuid() != 0:
         halectx._skip_or_fail("running the bridge as another uid needs root (setpriv)")
-    py = test_reload.system_python()
+    py = halesys.system_python()
     if py is None:
         halectx._skip_or_fail("python3-dbusmock is not installed")
-    with test_reload.OpenBusHale(P, "cockpit-denied") as h:
+    with halesys.OpenBusHale(P, "cockpit-denied") as h:
         cert = h.mkcert("current.pem", "0d0d01")
         mock_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.bus_address)
         polkit = subprocess.Popen([py, "-m", "dbusmock", "--template", "polkitd"], env=mock_env,
@@ -439,7 +429,7 @@ def test_denied():
                           env={"DBUS_SYSTEM_BUS_ADDRESS": h.bus_address})
             # haled's own uid (root) reports: allowed without polkit.
             health_call(h, "Report", "sss", "backup", "fail", "disk full")
-            # nobody reads the package through the symlink and writes in its home.
+            # nobody reads the package copy and writes in its home.
             for d in ("cockpit-home", "chromium"):
                 os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
             os.chown(os.path.join(h.tmp, "cockpit-home"), NOBODY, NOBODY)
