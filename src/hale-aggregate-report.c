@@ -4,11 +4,17 @@
  * holds a few dozen checks at most, and rendering them is microseconds
  * of work, far below what a cache keyed by filters and Accept headers
  * would save. Nothing here blocks or touches the disk.
+ *
+ * Only the HTML view is translated, and only its own words (headings,
+ * labels, "3 min ago"), in haled's locale (docs/translations.md): the
+ * JSON shapes, status words, check names and the messages checks give
+ * are what scripts match, and stay as they are.
  */
 #include "config.h"
 
 #include "hale-aggregate-report.h"
 
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -507,6 +513,8 @@ append_badge (GString *html, const char *word, const char *css)
   g_string_append (html, "</span>");
 }
 
+/* Units are SI symbols in every language; "%.1f" follows LC_NUMERIC,
+ * which haled keeps at "C" (haled.c). */
 static char *
 format_duration (gint64 usec)
 {
@@ -515,39 +523,106 @@ format_duration (gint64 usec)
   return g_strdup_printf ("%.1f s", (double)usec / G_USEC_PER_SEC);
 }
 
+/* "12 s ago", plain text. */
+static char *
+format_ago (gint64 usec, gint64 now)
+{
+  gint64 seconds = MAX (now - usec, 0) / G_USEC_PER_SEC;
+  int n;
+
+  if (usec <= 0)
+    return g_strdup (_ ("never"));
+  /* The first three bounds keep the number small: an int. */
+  if (seconds < 120)
+    return g_strdup_printf (_ ("%d s ago"), (int)seconds);
+  if (seconds < 2 * 3600)
+    return g_strdup_printf (_ ("%d min ago"), (int)(seconds / 60));
+  if (seconds < 2 * 86400)
+    return g_strdup_printf (_ ("%d h ago"), (int)(seconds / 3600));
+  n = (int)MIN (seconds / 86400, G_MAXINT);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d day ago", "%d days ago", n), n);
+}
+
+/* @text with the exact time of @usec in a tooltip: markup, escaped. */
+static char *
+with_time_tooltip (const char *text, gint64 usec)
+{
+  g_autofree char *when = format_rfc3339 (usec);
+
+  if (when == NULL)
+    return g_markup_escape_text (text, -1);
+  return g_markup_printf_escaped ("<span title=\"%s\">%s</span>", when, text);
+}
+
 /* "12 s ago", with the exact time in a tooltip: markup, escaped. */
 static char *
 format_age (gint64 usec, gint64 now)
 {
-  gint64 seconds = MAX (now - usec, 0) / G_USEC_PER_SEC;
-  g_autofree char *when = format_rfc3339 (usec);
-  g_autofree char *ago = NULL;
+  g_autofree char *ago = format_ago (usec, now);
 
-  if (usec <= 0)
-    return g_strdup ("never");
-  if (seconds < 120)
-    ago = g_strdup_printf ("%" G_GINT64_FORMAT " s ago", seconds);
-  else if (seconds < 2 * 3600)
-    ago = g_strdup_printf ("%" G_GINT64_FORMAT " min ago", seconds / 60);
-  else if (seconds < 2 * 86400)
-    ago = g_strdup_printf ("%" G_GINT64_FORMAT " h ago", seconds / 3600);
-  else
-    ago = g_strdup_printf ("%" G_GINT64_FORMAT " days ago", seconds / 86400);
-  return g_markup_printf_escaped ("<span title=\"%s\">%s</span>", when, ago);
+  return with_time_tooltip (ago, usec);
 }
 
 static void
 append_ack (GString *html, const HaleAck *ack, gint64 now)
 {
-  g_autofree char *age = format_age (ack->time, now);
+  g_autofree char *ago = format_ago (ack->time, now);
+  /* TRANSLATORS: who acknowledged a failing check (an identity such as
+   * "uid:1000") and when ("3 min ago"). */
+  g_autofree char *by_text = g_strdup_printf (_ ("by %s, %s"), ack->author, ago);
+  g_autofree char *by = with_time_tooltip (by_text, ack->time);
 
-  g_string_append (html, "<div class=\"ack\">Acknowledged: <q>");
+  g_string_append (html, "<div class=\"ack\">");
+  /* TRANSLATORS: the HTML health view, before the message an operator
+   * gave with an acknowledgement. */
+  append_escaped (html, _ ("Acknowledged:"));
+  g_string_append (html, " <q>");
   append_escaped (html, ack->message);
-  g_string_append (html, "</q> <span class=\"muted\">by ");
-  append_escaped (html, ack->author);
-  g_string_append (html, ", ");
-  g_string_append (html, age);
+  g_string_append (html, "</q> <span class=\"muted\">");
+  g_string_append (html, by);
   g_string_append (html, "</span></div>");
+}
+
+/* <th>LABEL</th> for each translated label. */
+static void
+append_headers (GString *html, const char *const *labels)
+{
+  g_string_append (html, "<tr>");
+  for (guint i = 0; labels[i] != NULL; i++)
+    {
+      g_string_append (html, "<th>");
+      append_escaped (html, _ (labels[i]));
+      g_string_append (html, "</th>");
+    }
+  g_string_append (html, "</tr>\n");
+}
+
+static char *
+heading (HaleStatus status)
+{
+  /* The status word itself stays in the page's colours (class=) and in
+   * the reports scripts read; the heading is a sentence. */
+  switch (status)
+    {
+      case HALE_STATUS_HEALTHY:
+        /* TRANSLATORS: the heading of the HTML health view; %s is the host name. */
+        return g_markup_printf_escaped (_ ("%s is healthy"), g_get_host_name ());
+      case HALE_STATUS_DEGRADED:
+        /* TRANSLATORS: the heading of the HTML health view; %s is the host name. */
+        return g_markup_printf_escaped (_ ("%s is degraded"), g_get_host_name ());
+      case HALE_STATUS_UNHEALTHY:
+        break;
+    }
+  /* TRANSLATORS: the heading of the HTML health view; %s is the host name. */
+  return g_markup_printf_escaped (_ ("%s is unhealthy"), g_get_host_name ());
+}
+
+static void
+append_section_title (GString *html, const char *title)
+{
+  g_string_append (html, "<h2>");
+  append_escaped (html, title);
+  g_string_append (html, "</h2>\n");
 }
 
 GBytes *
@@ -561,18 +636,23 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
   const char *word = hale_status_to_string (status);
   gint64 now = g_get_real_time ();
   g_autofree char *stamp = format_rfc3339 (now);
+  g_autofree char *title = heading (status);
   GString *html = g_string_new (NULL);
   guint acknowledged = 0;
 
-  g_string_append (html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+  g_string_append (html, "<!DOCTYPE html>\n<html lang=\"");
+  /* TRANSLATORS: the language code of this translation (de, pt-BR), for
+   * the HTML view's <html lang="">; "en" in English. */
+  append_escaped (html, C_ ("html lang", "en"));
+  g_string_append (html, "\"><head><meta charset=\"utf-8\">\n"
                          "<meta name=\"viewport\" content=\"width=device-width\">\n<title>");
-  g_string_append_printf (html, "%s: %s", g_get_host_name (), word);
+  g_string_append (html, title);
   g_string_append (html, " — haled</title>\n");
   g_string_append (html, html_style);
   g_string_append (html, "</head>\n<body>\n");
   g_string_append_printf (html, "<header class=\"%s\" id=\"status\"><h1>", word);
-  append_escaped (html, g_get_host_name ());
-  g_string_append_printf (html, " is %s</h1>", word);
+  g_string_append (html, title);
+  g_string_append (html, "</h1>");
   if (reason != NULL)
     {
       g_string_append (html, "<p id=\"reason\">");
@@ -582,16 +662,22 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
   if (query->categories != NULL)
     {
       g_autofree char *list = g_strjoinv (", ", (char **)query->categories);
-      g_string_append (html, "<p>Categories: ");
-      append_escaped (html, list);
-      g_string_append (html, "</p>");
+      g_autofree char *line = NULL;
+
+      /* TRANSLATORS: the HTML view filtered by ?categories=; %s lists them. */
+      line = g_markup_printf_escaped (_ ("Categories: %s"), list);
+      g_string_append_printf (html, "<p>%s</p>", line);
     }
   g_string_append (html, "</header>\n<main>\n");
 
   if (cats->len > 0)
     {
-      g_string_append (html, "<h2>Categories</h2>\n<table id=\"categories\"><tr><th>Category</th>"
-                             "<th>Status</th><th>Checks</th><th>Refresh</th><th>Notes</th></tr>\n");
+      static const char *const labels[]
+          = { N_ ("Category"), N_ ("Status"), N_ ("Checks"), N_ ("Refresh"), N_ ("Notes"), NULL };
+
+      append_section_title (html, _ ("Categories"));
+      g_string_append (html, "<table id=\"categories\">");
+      append_headers (html, labels);
       for (guint i = 0; i < cats->len; i++)
         {
           const HaleAggregateCategory *c = g_ptr_array_index (cats, i);
@@ -607,7 +693,12 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
           append_escaped (html, list);
           g_string_append_printf (html, "</td><td class=\"num\">%s</td><td>", refresh);
           if (c->sticky)
-            g_string_append (html, "sticky. ");
+            {
+              /* TRANSLATORS: a note on a [Category] with Sticky=true: it
+               * disables itself on a failure. */
+              append_escaped (html, _ ("Sticky."));
+              g_string_append_c (html, ' ');
+            }
           if (!c->enabled)
             {
               g_autofree char *age = format_age (c->disabled_at, now);
@@ -621,14 +712,21 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
       g_string_append (html, "</table>\n");
     }
 
-  g_string_append (html, "<h2>Checks</h2>\n");
+  append_section_title (html, _ ("Checks"));
   if (checks->len == 0)
-    g_string_append (html, "<p class=\"muted\">No [Check NAME] groups configured.</p>\n");
+    {
+      g_string_append (html, "<p class=\"muted\">");
+      append_escaped (html, _ ("No [Check NAME] groups configured."));
+      g_string_append (html, "</p>\n");
+    }
   else
     {
-      g_string_append (html, "<table id=\"checks\"><tr><th>Check</th><th>Status</th>"
-                             "<th>Message</th><th>Duration</th><th>QoS</th>"
-                             "<th>Checked</th></tr>\n");
+      static const char *const labels[]
+          = { N_ ("Check"),   N_ ("Status"), N_ ("Message"), N_ ("Duration"), N_ ("QoS"),
+              N_ ("Checked"), NULL };
+
+      g_string_append (html, "<table id=\"checks\">");
+      append_headers (html, labels);
       for (guint i = 0; i < checks->len; i++)
         {
           const HaleAggregateCheck *check = g_ptr_array_index (checks, i);
@@ -660,7 +758,7 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
           else
             append_badge (html, status_word, status_word);
           g_string_append (html, "</td><td>");
-          append_escaped (html, o ? o->message : "not run yet");
+          append_escaped (html, o ? o->message : _ ("not run yet"));
           if (check->ack != NULL)
             append_ack (html, check->ack, now);
           g_string_append (html, "</td>");
@@ -674,11 +772,21 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
               g_string_append (html, "<td>");
               g_string_append (html, age);
               if (check->stale)
-                g_string_append (html, " <span class=\"muted\">(stale)</span>");
+                {
+                  g_string_append (html, " <span class=\"muted\">");
+                  /* TRANSLATORS: a result older than its category's
+                   * RefreshRate=; a fresh run has started. */
+                  append_escaped (html, _ ("(stale)"));
+                  g_string_append (html, "</span>");
+                }
               g_string_append (html, "</td>");
             }
           else
-            g_string_append (html, "<td></td><td></td><td>never</td>");
+            {
+              g_string_append (html, "<td></td><td></td><td>");
+              append_escaped (html, _ ("never"));
+              g_string_append (html, "</td>");
+            }
           g_string_append (html, "</tr>\n");
         }
       g_string_append (html, "</table>\n");
@@ -690,9 +798,12 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
                                                                HALE_CHECK_PREFIX_SERVICE);
       if (services->len > 0)
         {
-          g_string_append (html, "<h2>Reloaded services</h2>\n<table id=\"services\"><tr>"
-                                 "<th>Service</th><th>Status</th><th>Message</th>"
-                                 "<th>Duration</th><th>Checked</th></tr>\n");
+          static const char *const labels[] = { N_ ("Service"),  N_ ("Status"),  N_ ("Message"),
+                                                N_ ("Duration"), N_ ("Checked"), NULL };
+
+          append_section_title (html, _ ("Reloaded services"));
+          g_string_append (html, "<table id=\"services\">");
+          append_headers (html, labels);
           for (guint i = 0; i < services->len; i++)
             {
               const HaleCheckResult *r = g_ptr_array_index (services, i);
@@ -715,13 +826,31 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
     }
 
   g_string_append (html, "</main>\n<footer>");
-  g_string_append_printf (html, "%u acknowledged · generated %s by haled " PACKAGE_VERSION,
-                          acknowledged, stamp ? stamp : "");
+  {
+    g_autofree char *count = g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "%u acknowledged", "%u acknowledged", acknowledged),
+        acknowledged);
+    /* TRANSLATORS: the HTML view's footer; the first %s is the time
+     * (RFC 3339), the second haled's version. */
+    g_autofree char *generated
+        = g_strdup_printf (_ ("generated %s by haled %s"), stamp ? stamp : "", PACKAGE_VERSION);
+
+    append_escaped (html, count);
+    g_string_append (html, " · ");
+    append_escaped (html, generated);
+  }
   if (query->refresh == HALE_REFRESH_STARTED)
-    g_string_append (html, " · a fresh run started: reload the page for its results");
+    {
+      g_string_append (html, " · ");
+      append_escaped (html, _ ("a fresh run started: reload the page for its results"));
+    }
   else if (query->refresh == HALE_REFRESH_RATE_LIMITED)
-    g_string_append (html, " · cache=false was refused (asked too soon): these are the "
-                           "latest results");
+    {
+      g_string_append (html, " · ");
+      /* TRANSLATORS: cache=false is a query parameter: keep it as is. */
+      append_escaped (html,
+                      _ ("cache=false was refused (asked too soon): these are the latest results"));
+    }
   g_string_append (html, " · <a href=\"/health/services\">services</a> · "
                          "<a href=\"/__health\">__health</a> · <a href=\"/__gtg\">__gtg</a>");
   g_string_append (html, "</footer>\n</body></html>\n");
