@@ -17,6 +17,7 @@
 #include "hale-cert-watch.h"
 
 #include "hale-names.h"
+#include "hale-units.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -81,8 +82,11 @@ struct _HaleCertWatch
   GMainContext *context;
 
   HaleConfig *config;
-  GPtrArray *entries;   /* Entry, in configuration order */
-  GHashTable *monitors; /* directory -> GFileMonitor */
+  GPtrArray *entries;        /* Entry, in configuration order */
+  GHashTable *by_name;       /* entry->name -> Entry, unowned: configure looks up every name */
+  GHashTable *monitors;      /* directory -> GFileMonitor */
+  guint sync_id;             /* a sync_monitors() to come */
+  gboolean monitors_missing; /* a directory could not be watched last time */
   GSource *recheck_source;
 
   GKeyFile *persist;
@@ -116,6 +120,8 @@ static void
 entry_start_read (Entry *entry);
 static void
 sync_monitors (HaleCertWatch *self);
+static void
+schedule_sync_monitors (HaleCertWatch *self);
 
 /* Time and its words ---------------------------------------------------- */
 
@@ -127,25 +133,6 @@ format_rfc3339 (gint64 seconds)
   if (dt == NULL)
     return g_strdup ("");
   return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-/* "29d23h", "5h12m", "3m20s", "42s", "-2d3h": the two largest units.
- * Used in details["remaining"] and in messages alike. */
-static char *
-format_span (gint64 seconds)
-{
-  const char *sign = seconds < 0 ? "-" : "";
-  guint64 s = seconds < 0 ? (guint64)(-seconds) : (guint64)seconds;
-  guint64 d = s / 86400, h = (s % 86400) / 3600, m = (s % 3600) / 60;
-
-  s %= 60;
-  if (d > 0)
-    return g_strdup_printf ("%s%" G_GUINT64_FORMAT "d%" G_GUINT64_FORMAT "h", sign, d, h);
-  if (h > 0)
-    return g_strdup_printf ("%s%" G_GUINT64_FORMAT "h%" G_GUINT64_FORMAT "m", sign, h, m);
-  if (m > 0)
-    return g_strdup_printf ("%s%" G_GUINT64_FORMAT "m%" G_GUINT64_FORMAT "s", sign, m, s);
-  return g_strdup_printf ("%s%" G_GUINT64_FORMAT "s", sign, s);
 }
 
 static GSource *
@@ -343,13 +330,7 @@ entry_free (Entry *entry)
 static Entry *
 find_entry (HaleCertWatch *self, const char *name)
 {
-  for (guint i = 0; i < self->entries->len; i++)
-    {
-      Entry *entry = g_ptr_array_index (self->entries, i);
-      if (g_strcmp0 (entry->name, name) == 0)
-        return entry;
-    }
-  return NULL;
+  return name != NULL ? g_hash_table_lookup (self->by_name, name) : NULL;
 }
 
 static Entry *
@@ -391,13 +372,29 @@ watched_names_add (GArray *names, const char *path)
   g_array_append_val (names, wn);
 }
 
-static void
+/* TRUE when the directories of @a and @b differ: only then do the
+ * monitors need another look. */
+static gboolean
+watched_dirs_differ (GArray *a, GArray *b)
+{
+  if (a->len != b->len)
+    return TRUE;
+  for (guint i = 0; i < a->len; i++)
+    if (!g_str_equal (g_array_index (a, WatchedName, i).dir, g_array_index (b, WatchedName, i).dir))
+      return TRUE;
+  return FALSE;
+}
+
+/* Returns TRUE when the directories to watch changed. */
+static gboolean
 entry_resolve (Entry *entry)
 {
   g_autofree char *cur = g_canonicalize_filename (entry->path, NULL);
   g_autofree char *real = NULL;
+  g_autoptr (GArray) old = entry->names;
 
-  g_array_set_size (entry->names, 0);
+  entry->names = g_array_new (FALSE, TRUE, sizeof (WatchedName));
+  g_array_set_clear_func (entry->names, watched_name_clear);
   watched_names_add (entry->names, cur);
   for (guint hop = 0; hop < MAX_SYMLINK_HOPS; hop++)
     {
@@ -417,6 +414,8 @@ entry_resolve (Entry *entry)
   real = realpath (entry->path, NULL);
   if (real != NULL)
     watched_names_add (entry->names, real);
+
+  return watched_dirs_differ (old, entry->names);
 }
 
 static void
@@ -514,27 +513,24 @@ entry_publish (Entry *entry)
     {
       gint64 expiry = MIN (info->not_after, info->chain_not_after);
       gint64 expiry_remaining_usec = expiry * G_USEC_PER_SEC - now_usec;
-      gint64 remaining = info->not_after - now;
-      gint64 lifetime = info->not_after - info->not_before;
-      double percentage = 100.0;
       g_autofree char *nb = format_rfc3339 (info->not_before);
       g_autofree char *na = format_rfc3339 (info->not_after);
       g_autofree char *cna = format_rfc3339 (info->chain_not_after);
-      g_autofree char *span = format_span (remaining);
+      g_autofree char *span = hale_span_format (info->not_after - now, 1);
 
-      if (lifetime > 0)
-        percentage
-            = CLAMP ((double)(now - info->not_before) * 100.0 / (double)lifetime, 0.0, 100.0);
-
+      /* Only what the file says, nothing that moves with the clock:
+       * "remaining" and "percentage" are worked out by hale-report when
+       * /health is rendered, so a re-check that finds the same file is
+       * no change, and ten thousand certificates do not republish
+       * themselves every minute. */
       g_variant_builder_add (&builder, "{sv}", "serial", g_variant_new_string (info->serial));
       g_variant_builder_add (&builder, "{sv}", "subject", g_variant_new_string (info->subject));
       g_variant_builder_add (&builder, "{sv}", "issuer", g_variant_new_string (info->issuer));
       g_variant_builder_add (&builder, "{sv}", "not_before", g_variant_new_string (nb));
       g_variant_builder_add (&builder, "{sv}", "expires_at", g_variant_new_string (na));
-      g_variant_builder_add (&builder, "{sv}", "remaining", g_variant_new_string (span));
-      g_variant_builder_add (&builder, "{sv}", "remaining_seconds",
-                             g_variant_new_int64 (remaining));
-      g_variant_builder_add (&builder, "{sv}", "percentage", g_variant_new_double (percentage));
+      g_variant_builder_add (&builder, "{sv}", "not_after", g_variant_new_int64 (info->not_after));
+      g_variant_builder_add (&builder, "{sv}", "lifetime_seconds",
+                             g_variant_new_int64 (info->not_after - info->not_before));
       g_variant_builder_add (&builder, "{sv}", "chain_length",
                              g_variant_new_uint32 (info->chain_length));
       g_variant_builder_add (&builder, "{sv}", "chain_expires_at", g_variant_new_string (cna));
@@ -550,7 +546,7 @@ entry_publish (Entry *entry)
         }
       else if (expiry_remaining_usec <= 0)
         {
-          g_autofree char *ago = format_span (now - expiry);
+          g_autofree char *ago = hale_span_format (now - expiry, 1);
           status = HALE_CHECK_CRITICAL;
           if (info->chain_not_after < info->not_after)
             message = g_strdup_printf ("chain certificate %s expired %s ago",
@@ -568,7 +564,7 @@ entry_publish (Entry *entry)
           /* The chain only speaks when it expires first. */
           if (info->chain_not_after < info->not_after)
             {
-              g_autofree char *chain_span = format_span (expiry - now);
+              g_autofree char *chain_span = hale_span_format (expiry - now, 1);
               message = g_strdup_printf ("expires in %s; chain certificate %s expires in %s", span,
                                          info->chain_not_after_subject, chain_span);
             }
@@ -736,9 +732,29 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   if (entry->confirming && entry->confirm_id == 0)
     entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
 
-  /* The link may point elsewhere now. */
-  entry_resolve (entry);
-  sync_monitors (entry->self);
+  /* The link may point elsewhere now. Looking at the monitors walks
+   * every entry: only when this one's directories moved (a symlink
+   * swap), or to retry a directory that could not be watched, and then
+   * once for a whole burst of reads, not once per read. */
+  if (entry_resolve (entry) || entry->self->monitors_missing)
+    schedule_sync_monitors (entry->self);
+}
+
+static gboolean
+sync_monitors_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+
+  self->sync_id = 0;
+  sync_monitors (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_sync_monitors (HaleCertWatch *self)
+{
+  if (self->sync_id == 0)
+    self->sync_id = timeout_add (self, DEBOUNCE_MS, sync_monitors_cb, self);
 }
 
 static void
@@ -851,6 +867,8 @@ sync_monitors (HaleCertWatch *self)
   GHashTableIter iter;
   gpointer key;
 
+  source_clear (&self->sync_id, self->context);
+  self->monitors_missing = FALSE;
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
@@ -879,6 +897,7 @@ sync_monitors (HaleCertWatch *self)
         {
           /* The periodic re-check still sees changes, only later. */
           g_debug ("Cannot watch %s: %s", dir, error->message);
+          self->monitors_missing = TRUE;
           continue;
         }
       g_object_set_data_full (G_OBJECT (monitor), "hale-dir", g_strdup (dir), g_free);
@@ -933,6 +952,7 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
           entry_stop (entry);
           hale_state_remove_check (self->state, entry->check_name);
           entry_remove_series (entry);
+          g_hash_table_remove (self->by_name, entry->name);
           g_ptr_array_remove_index (self->entries, i - 1);
         }
     }
@@ -946,6 +966,7 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
         {
           entry = entry_new (self, cc);
           g_ptr_array_add (self->entries, entry);
+          g_hash_table_insert (self->by_name, entry->name, entry);
         }
       else if (g_strcmp0 (entry->path, cc->path) != 0)
         {
@@ -1072,6 +1093,7 @@ hale_cert_watch_dispose (GObject *object)
 
   for (guint i = 0; i < self->entries->len; i++)
     entry_stop (g_ptr_array_index (self->entries, i));
+  source_clear (&self->sync_id, self->context);
   g_hash_table_remove_all (self->monitors);
   if (self->recheck_source != NULL)
     {
@@ -1087,6 +1109,7 @@ hale_cert_watch_finalize (GObject *object)
 {
   HaleCertWatch *self = HALE_CERT_WATCH (object);
 
+  g_hash_table_unref (self->by_name);
   g_ptr_array_unref (self->entries);
   g_hash_table_unref (self->monitors);
   g_clear_pointer (&self->config, hale_config_unref);
@@ -1152,5 +1175,6 @@ hale_cert_watch_init (HaleCertWatch *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, monitor_destroy);
 }

@@ -2,8 +2,15 @@
  *
  * The skeletons are generated from dbus/\*.xml; this file only ties
  * them to the state model. Status is a property binding, Certificates
- * is rebuilt from the model when a certificate check changes, and the
+ * is rebuilt from the model after certificate checks change, and the
  * generated skeleton turns both into PropertiesChanged by itself.
+ *
+ * Certificates holds every certificate: rebuilding it costs in
+ * proportion to their number, so it is not rebuilt on every change
+ * (ten thousand certificates read at start would make that quadratic)
+ * but marked stale and rebuilt once a burst of changes is over. A
+ * client reading the property, and StatusChanged, never see it stale:
+ * both bring it up to date first.
  */
 #include "config.h"
 
@@ -12,6 +19,27 @@
 #include "hale-names.h"
 
 #include <string.h>
+
+/* Certificates is rebuilt this long after the first change of a burst;
+ * longer when rebuilding took long, so that it never takes more than
+ * about a fifth of the loop however many certificates change. */
+#define CERTIFICATES_DELAY_MS 50
+#define CERTIFICATES_DELAY_MAX_MS 1000
+#define CERTIFICATES_DELAY_FACTOR 4
+
+/* The Health skeleton, with a Get of a property preceded by bringing
+ * Certificates up to date. */
+#define HALE_TYPE_DBUS_HEALTH_OBJECT (hale_dbus_health_object_get_type ())
+G_DECLARE_FINAL_TYPE (HaleDbusHealthObject, hale_dbus_health_object, HALE, DBUS_HEALTH_OBJECT,
+                      HaleDBusHealthSkeleton)
+
+struct _HaleDbusHealthObject
+{
+  HaleDBusHealthSkeleton parent_instance;
+  HaleDbus *owner; /* unowned; cleared in its dispose */
+};
+
+G_DEFINE_TYPE (HaleDbusHealthObject, hale_dbus_health_object, HALE_DBUS_TYPE_HEALTH_SKELETON)
 
 struct _HaleDbus
 {
@@ -29,6 +57,9 @@ struct _HaleDbus
 
   GBinding *status_binding;
   char *status; /* the last one announced, for StatusChanged's "old" */
+
+  GSource *certificates_source; /* a rebuild to come: Certificates is stale */
+  gint64 certificates_cost;     /* usec the last rebuild took */
 };
 
 G_DEFINE_TYPE (HaleDbus, hale_dbus, G_TYPE_OBJECT)
@@ -41,6 +72,9 @@ enum
 };
 
 static guint signals[N_SIGNALS];
+
+static void
+flush_certificates (HaleDbus *self);
 
 /* Sections as clients name them; "" is the whole report. */
 static const struct
@@ -109,6 +143,8 @@ on_state_status_notify (HaleState *state, GParamSpec *pspec, HaleDbus *self)
   old = g_steal_pointer (&self->status);
   self->status = g_strdup (status);
 
+  /* The certificate that changed the status is in Certificates too. */
+  flush_certificates (self);
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->health));
   hale_dbus_health_emit_status_changed (self->health, old, status);
 }
@@ -152,16 +188,114 @@ build_certificates (HaleState *state)
 static void
 update_certificates (HaleDbus *self)
 {
+  gint64 start = g_get_monotonic_time ();
+
+  if (self->certificates_source != NULL)
+    {
+      g_source_destroy (self->certificates_source);
+      g_clear_pointer (&self->certificates_source, g_source_unref);
+    }
   /* The skeleton compares with the value it holds and only emits
    * PropertiesChanged on a real change. */
   hale_dbus_health_set_certificates (self->health, build_certificates (self->state));
+  self->certificates_cost = g_get_monotonic_time () - start;
+}
+
+/* Brings Certificates up to date now if a rebuild is due. */
+static void
+flush_certificates (HaleDbus *self)
+{
+  if (self->certificates_source != NULL)
+    update_certificates (self);
+}
+
+static gboolean
+certificates_cb (gpointer user_data)
+{
+  HaleDbus *self = user_data;
+
+  update_certificates (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
 on_state_check_changed (HaleState *state, const char *name, HaleDbus *self)
 {
-  if (g_str_has_prefix (name, HALE_CHECK_PREFIX_CERTIFICATE))
-    update_certificates (self);
+  gint64 delay_ms;
+
+  if (!g_str_has_prefix (name, HALE_CHECK_PREFIX_CERTIFICATE) || self->certificates_source != NULL)
+    return;
+  delay_ms = CLAMP (self->certificates_cost * CERTIFICATES_DELAY_FACTOR / 1000,
+                    CERTIFICATES_DELAY_MS, CERTIFICATES_DELAY_MAX_MS);
+  self->certificates_source = g_timeout_source_new ((guint)delay_ms);
+  g_source_set_callback (self->certificates_source, certificates_cb, self, NULL);
+  g_source_set_name (self->certificates_source, "[hale] Certificates rebuild");
+  g_source_attach (self->certificates_source, g_main_context_get_thread_default ());
+}
+
+/* A Get (or GetAll) of any property reads the model as it is now. */
+static GVariant *
+health_object_get_property (GDBusConnection *connection, const char *sender,
+                            const char *object_path, const char *interface_name,
+                            const char *property_name, GError **error, gpointer user_data);
+
+static GDBusInterfaceGetPropertyFunc parent_get_property;
+
+static GDBusInterfaceVTable *
+health_object_get_vtable (GDBusInterfaceSkeleton *skeleton)
+{
+  static GDBusInterfaceVTable vtable;
+  static gsize initialized;
+
+  if (g_once_init_enter (&initialized))
+    {
+      GDBusInterfaceSkeletonClass *parent
+          = G_DBUS_INTERFACE_SKELETON_CLASS (hale_dbus_health_object_parent_class);
+
+      vtable = *parent->get_vtable (skeleton);
+      parent_get_property = vtable.get_property;
+      vtable.get_property = health_object_get_property;
+      g_once_init_leave (&initialized, 1);
+    }
+  return &vtable;
+}
+
+static GVariant *
+health_object_get_property (GDBusConnection *connection, const char *sender,
+                            const char *object_path, const char *interface_name,
+                            const char *property_name, GError **error, gpointer user_data)
+{
+  HaleDbusHealthObject *object = HALE_DBUS_HEALTH_OBJECT (user_data);
+
+  if (object->owner != NULL)
+    flush_certificates (object->owner);
+  return parent_get_property (connection, sender, object_path, interface_name, property_name, error,
+                              user_data);
+}
+
+static GVariant *
+health_object_get_properties (GDBusInterfaceSkeleton *skeleton)
+{
+  HaleDbusHealthObject *object = HALE_DBUS_HEALTH_OBJECT (skeleton);
+
+  if (object->owner != NULL)
+    flush_certificates (object->owner);
+  return G_DBUS_INTERFACE_SKELETON_CLASS (hale_dbus_health_object_parent_class)
+      ->get_properties (skeleton);
+}
+
+static void
+hale_dbus_health_object_class_init (HaleDbusHealthObjectClass *klass)
+{
+  GDBusInterfaceSkeletonClass *skeleton_class = G_DBUS_INTERFACE_SKELETON_CLASS (klass);
+
+  skeleton_class->get_vtable = health_object_get_vtable;
+  skeleton_class->get_properties = health_object_get_properties;
+}
+
+static void
+hale_dbus_health_object_init (HaleDbusHealthObject *self)
+{
 }
 
 static void
@@ -301,6 +435,13 @@ hale_dbus_dispose (GObject *object)
 
   if (self->state != NULL)
     g_signal_handlers_disconnect_by_data (self->state, self);
+  if (self->certificates_source != NULL)
+    {
+      g_source_destroy (self->certificates_source);
+      g_clear_pointer (&self->certificates_source, g_source_unref);
+    }
+  if (self->health != NULL)
+    HALE_DBUS_HEALTH_OBJECT (self->health)->owner = NULL;
   if (self->status_binding != NULL)
     {
       g_binding_unbind (self->status_binding);
@@ -364,7 +505,8 @@ hale_dbus_new (HaleState *state, HaleReport *report)
   self->state = g_object_ref (state);
   self->report = g_object_ref (report);
 
-  self->health = hale_dbus_health_skeleton_new ();
+  self->health = g_object_new (HALE_TYPE_DBUS_HEALTH_OBJECT, NULL);
+  HALE_DBUS_HEALTH_OBJECT (self->health)->owner = self;
   g_signal_connect (self->health, "handle-get-report", G_CALLBACK (handle_get_report), self);
   g_ptr_array_add (self->interfaces, g_object_ref (self->health));
 
