@@ -37,6 +37,15 @@
  * away. Wake up at least daily and look again. */
 #define MAX_TIMER_MS (24u * 3600u * 1000u)
 #define MAX_SYMLINK_HOPS 8
+/* Reads in flight at once; the others wait in a queue. Ten thousand
+ * certificates read all at once would hold ten thousand open files (past
+ * the usual limit of 1024) and as many read buffers, whose memory stays
+ * with the process long after the reads are done. */
+#define MAX_READS_IN_FLIGHT 32
+/* New serials are saved this long after the first one not saved yet:
+ * the file holds every certificate, and ten thousand seen at start are
+ * a few writes, not thousands. Stopping saves at once. */
+#define PERSIST_DELAY_MS 1000
 
 typedef struct
 {
@@ -55,11 +64,13 @@ typedef struct
 
   GArray *names;             /* WatchedName: the path and where its symlinks lead */
   GCancellable *cancellable; /* of the read in flight */
+  GList *queued;             /* our link in read_queue while waiting to be read */
   guint debounce_id;
   gint64 burst_start; /* monotonic usec of the first event of a burst */
   guint confirm_id;
   gboolean confirming;
-  guint threshold_id;
+  gint64 threshold_at;           /* real-time usec of our next threshold; 0: none */
+  GSequenceIter *threshold_iter; /* our place in thresholds, or NULL */
 
   HaleCertInfo *info; /* last good read */
   GError *error;      /* why the last read failed; NULL when it was good */
@@ -82,16 +93,26 @@ struct _HaleCertWatch
   GMainContext *context;
 
   HaleConfig *config;
-  GPtrArray *entries;        /* Entry, in configuration order */
-  GHashTable *by_name;       /* entry->name -> Entry, unowned: configure looks up every name */
-  GHashTable *monitors;      /* directory -> GFileMonitor */
-  guint sync_id;             /* a sync_monitors() to come */
+  GPtrArray *entries;    /* Entry, in configuration order */
+  GHashTable *by_name;   /* entry->name -> Entry, unowned: configure looks up every name */
+  GHashTable *monitors;  /* directory -> GFileMonitor */
+  GQueue read_queue;     /* Entry waiting for a read slot */
+  guint reads_in_flight; /* reads started and neither done nor cancelled */
+  guint sync_id;         /* a sync_monitors() to come */
+  /* Every entry's next threshold, soonest first, behind one timer: a
+   * GSource per certificate would make every main loop iteration walk
+   * ten thousand of them. */
+  GSequence *thresholds; /* Entry, unowned */
+  GSource *threshold_source;
+  gint64 threshold_armed_at; /* threshold_at the timer is set for; 0: none */
   gboolean monitors_missing; /* a directory could not be watched last time */
   GSource *recheck_source;
 
   GKeyFile *persist;
   gboolean persist_writing;
   gboolean persist_dirty;
+  guint persist_id; /* a write to come */
+  gboolean disposed;
 
   HaleMetricFamily *m_expiry;
   HaleMetricFamily *m_age;
@@ -118,6 +139,10 @@ static guint signals[N_SIGNALS];
 
 static void
 entry_start_read (Entry *entry);
+static void
+entry_queue_read (Entry *entry, gboolean urgent);
+static void
+pump_reads (HaleCertWatch *self);
 static void
 sync_monitors (HaleCertWatch *self);
 static void
@@ -192,6 +217,61 @@ persist_load (HaleCertWatch *self)
 
 static void
 persist_write (HaleCertWatch *self);
+static void
+persist_schedule (HaleCertWatch *self);
+
+static gboolean
+persist_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+
+  self->persist_id = 0;
+  persist_write (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+persist_schedule (HaleCertWatch *self)
+{
+  if (self->state_dir == NULL)
+    return;
+  if (self->persist_writing)
+    self->persist_dirty = TRUE;
+  else if (self->persist_id == 0)
+    self->persist_id = timeout_add (self, PERSIST_DELAY_MS, persist_cb, self);
+}
+
+/* At stop, with no write in flight (one in flight writes again when it
+ * is done, see persist_written_cb): synchronously, since the loop may
+ * not run again to finish an asynchronous write. A few hundred bytes
+ * per certificate, once. */
+static void
+persist_write_now (HaleCertWatch *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+
+  source_clear (&self->persist_id, self->context);
+  if (self->state_dir == NULL)
+    return;
+  if (self->persist_writing)
+    {
+      self->persist_dirty = TRUE;
+      return;
+    }
+  if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
+    {
+      g_warning ("Cannot create %s: %s", self->state_dir, g_strerror (errno));
+      return;
+    }
+  data = g_key_file_to_data (self->persist, &len, NULL);
+  path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
+  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+}
 
 static void
 persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -206,7 +286,12 @@ persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
     }
   if (self->persist_dirty)
-    persist_write (self);
+    {
+      if (self->disposed)
+        persist_write (self);
+      else
+        persist_schedule (self);
+    }
 }
 
 static void
@@ -227,6 +312,7 @@ persist_write (HaleCertWatch *self)
       return;
     }
   self->persist_dirty = FALSE;
+  source_clear (&self->persist_id, self->context);
 
   if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
     {
@@ -297,17 +383,38 @@ entry_remove_series (Entry *entry)
   entry->error_reasons = 0;
 }
 
+/* A cancelled read gives its slot back at once: its callback touches
+ * nothing, the entry may be gone by then. */
+static void
+entry_cancel_read (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+
+  if (entry->queued != NULL)
+    {
+      g_queue_delete_link (&self->read_queue, entry->queued);
+      entry->queued = NULL;
+    }
+  if (entry->cancellable != NULL)
+    {
+      g_cancellable_cancel (entry->cancellable);
+      g_clear_object (&entry->cancellable);
+      self->reads_in_flight--;
+    }
+}
+
+static void
+entry_unschedule_threshold (Entry *entry);
+
 static void
 entry_stop (Entry *entry)
 {
   GMainContext *context = entry->self->context;
 
-  if (entry->cancellable != NULL)
-    g_cancellable_cancel (entry->cancellable);
-  g_clear_object (&entry->cancellable);
+  entry_cancel_read (entry);
   source_clear (&entry->debounce_id, context);
   source_clear (&entry->confirm_id, context);
-  source_clear (&entry->threshold_id, context);
+  entry_unschedule_threshold (entry);
   entry->confirming = FALSE;
 }
 
@@ -451,25 +558,92 @@ entry_set_info_metrics (Entry *entry)
 static void
 entry_publish (Entry *entry);
 
+static gint
+compare_threshold (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Entry *ea = a, *eb = b;
+
+  if (ea->threshold_at != eb->threshold_at)
+    return ea->threshold_at < eb->threshold_at ? -1 : 1;
+  return ea < eb ? -1 : (ea > eb ? 1 : 0);
+}
+
+static void
+arm_thresholds (HaleCertWatch *self);
+
 static gboolean
 threshold_cb (gpointer user_data)
 {
-  Entry *entry = user_data;
+  HaleCertWatch *self = user_data;
+  gint64 now = g_get_real_time ();
 
-  entry->threshold_id = 0;
-  entry_publish (entry);
+  g_clear_pointer (&self->threshold_source, g_source_unref);
+  self->threshold_armed_at = 0;
+  while (g_sequence_get_length (self->thresholds) > 0)
+    {
+      GSequenceIter *head = g_sequence_get_begin_iter (self->thresholds);
+      Entry *entry = g_sequence_get (head);
+
+      if (entry->threshold_at > now)
+        break;
+      g_sequence_remove (head);
+      entry->threshold_iter = NULL;
+      entry->threshold_at = 0;
+      /* Schedules its next threshold, if any. */
+      entry_publish (entry);
+    }
+  arm_thresholds (self);
   return G_SOURCE_REMOVE;
+}
+
+/* Sets the one timer for the soonest threshold, unless it is set for it
+ * already. */
+static void
+arm_thresholds (HaleCertWatch *self)
+{
+  GSequenceIter *head;
+  gint64 at, now;
+  guint64 ms;
+
+  if (g_sequence_get_length (self->thresholds) == 0)
+    return; /* a timer still set finds nothing due, and stops */
+  head = g_sequence_get_begin_iter (self->thresholds);
+  at = ((Entry *)g_sequence_get (head))->threshold_at;
+  if (self->threshold_source != NULL && self->threshold_armed_at == at)
+    return;
+  if (self->threshold_source != NULL)
+    {
+      g_source_destroy (self->threshold_source);
+      g_clear_pointer (&self->threshold_source, g_source_unref);
+    }
+  now = g_get_real_time ();
+  /* One millisecond late rather than early: at the exact moment the
+   * comparison would still see the old side. */
+  ms = at > now ? (guint64)(at - now) / 1000 + 1 : 0;
+  self->threshold_source = timeout_attach (self, (guint)MIN (ms, MAX_TIMER_MS), threshold_cb, self);
+  self->threshold_armed_at = at;
+}
+
+static void
+entry_unschedule_threshold (Entry *entry)
+{
+  if (entry->threshold_iter != NULL)
+    {
+      g_sequence_remove (entry->threshold_iter);
+      entry->threshold_iter = NULL;
+    }
+  entry->threshold_at = 0;
 }
 
 static void
 entry_schedule_threshold (Entry *entry, gint64 now_usec)
 {
+  HaleCertWatch *self = entry->self;
   const HaleCertInfo *info = entry->info;
   gint64 expiry, next = G_MAXINT64;
   gint64 moments[4];
-  guint64 ms;
 
-  source_clear (&entry->threshold_id, entry->self->context);
+  entry_unschedule_threshold (entry);
   if (info == NULL || entry->error != NULL)
     return;
 
@@ -484,11 +658,11 @@ entry_schedule_threshold (Entry *entry, gint64 now_usec)
   if (next == G_MAXINT64)
     return;
 
-  /* One millisecond late rather than early: at the exact moment the
-   * comparison would still see the old side. */
-  ms = (guint64)(next - now_usec) / 1000 + 1;
-  entry->threshold_id
-      = timeout_add (entry->self, (guint)MIN (ms, MAX_TIMER_MS), threshold_cb, entry);
+  /* Look again at least daily, whatever the thresholds. */
+  entry->threshold_at = MIN (next, now_usec + (gint64)MAX_TIMER_MS * 1000);
+  entry->threshold_iter
+      = g_sequence_insert_sorted (self->thresholds, entry, compare_threshold, NULL);
+  arm_thresholds (self);
 }
 
 static void
@@ -680,7 +854,7 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
           g_free (entry->last_serial);
           entry->last_serial = g_strdup (info->serial);
           g_key_file_set_string (self->persist, group, "Serial", info->serial);
-          persist_write (self);
+          persist_schedule (self);
         }
       g_clear_pointer (&entry->info, hale_cert_info_free);
       entry->info = info;
@@ -715,12 +889,15 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
   entry = user_data;
   g_clear_object (&entry->cancellable);
+  entry->self->reads_in_flight--;
 
   if (io_error != NULL)
     hale_cert_error_from_io (&error, io_error, entry->path);
   else
     {
-      g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
+      /* A copy of the right size: the read's buffer grows in 8 KiB
+       * steps, and the bytes live on in the backup's queue. */
+      g_autoptr (GBytes) bytes = g_bytes_new (contents, len);
       info = hale_cert_info_parse (bytes, &error);
       if (info == NULL)
         g_prefix_error (&error, "%s: ", entry->path);
@@ -738,6 +915,8 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
    * once for a whole burst of reads, not once per read. */
   if (entry_resolve (entry) || entry->self->monitors_missing)
     schedule_sync_monitors (entry->self);
+
+  pump_reads (entry->self);
 }
 
 static gboolean
@@ -758,19 +937,57 @@ schedule_sync_monitors (HaleCertWatch *self)
 }
 
 static void
-entry_start_read (Entry *entry)
+entry_begin_read (Entry *entry)
 {
   g_autoptr (GFile) file = g_file_new_for_path (entry->path);
 
-  /* The newest read wins: what it finds is the newest state. */
-  if (entry->cancellable != NULL)
-    g_cancellable_cancel (entry->cancellable);
-  g_clear_object (&entry->cancellable);
-  source_clear (&entry->debounce_id, entry->self->context);
-  source_clear (&entry->confirm_id, entry->self->context);
-
   entry->cancellable = g_cancellable_new ();
+  entry->self->reads_in_flight++;
   g_file_load_contents_async (file, entry->cancellable, load_cb, entry);
+}
+
+static void
+pump_reads (HaleCertWatch *self)
+{
+  while (self->reads_in_flight < MAX_READS_IN_FLIGHT && self->read_queue.length > 0)
+    {
+      Entry *entry = g_queue_pop_head (&self->read_queue);
+
+      entry->queued = NULL;
+      entry_begin_read (entry);
+    }
+}
+
+/* @urgent: an event or a (re)configuration asked for it, ahead of the
+ * periodic re-check's queue: a renewal does not wait for ten thousand
+ * unchanged files to be read. */
+static void
+entry_queue_read (Entry *entry, gboolean urgent)
+{
+  HaleCertWatch *self = entry->self;
+
+  /* The newest read wins: what it finds is the newest state. */
+  entry_cancel_read (entry);
+  source_clear (&entry->debounce_id, self->context);
+  source_clear (&entry->confirm_id, self->context);
+
+  if (urgent)
+    {
+      g_queue_push_head (&self->read_queue, entry);
+      entry->queued = self->read_queue.head;
+    }
+  else
+    {
+      g_queue_push_tail (&self->read_queue, entry);
+      entry->queued = self->read_queue.tail;
+    }
+  pump_reads (self);
+}
+
+static void
+entry_start_read (Entry *entry)
+{
+  entry_queue_read (entry, TRUE);
 }
 
 /* Directory monitors ------------------------------------------------------ */
@@ -988,8 +1205,9 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
       entry->warning_before = cc->warning_before;
       entry->critical_before = cc->critical_before;
       entry_resolve (entry);
-      /* A reload means "look again", and thresholds may have moved. */
-      entry_start_read (entry);
+      /* A reload means "look again", and thresholds may have moved. In
+       * configuration order: nothing here is more urgent than the rest. */
+      entry_queue_read (entry, FALSE);
     }
 
   sync_monitors (self);
@@ -1002,7 +1220,7 @@ hale_cert_watch_recheck (HaleCertWatch *self)
   g_return_if_fail (HALE_IS_CERT_WATCH (self));
 
   for (guint i = 0; i < self->entries->len; i++)
-    entry_start_read (g_ptr_array_index (self->entries, i));
+    entry_queue_read (g_ptr_array_index (self->entries, i), FALSE);
 }
 
 const HaleCertInfo *
@@ -1094,6 +1312,15 @@ hale_cert_watch_dispose (GObject *object)
   for (guint i = 0; i < self->entries->len; i++)
     entry_stop (g_ptr_array_index (self->entries, i));
   source_clear (&self->sync_id, self->context);
+  /* What is not saved yet is saved now, before haled goes. */
+  self->disposed = TRUE;
+  if (self->persist_id != 0)
+    persist_write_now (self);
+  if (self->threshold_source != NULL)
+    {
+      g_source_destroy (self->threshold_source);
+      g_clear_pointer (&self->threshold_source, g_source_unref);
+    }
   g_hash_table_remove_all (self->monitors);
   if (self->recheck_source != NULL)
     {
@@ -1111,6 +1338,7 @@ hale_cert_watch_finalize (GObject *object)
 
   g_hash_table_unref (self->by_name);
   g_ptr_array_unref (self->entries);
+  g_sequence_free (self->thresholds);
   g_hash_table_unref (self->monitors);
   g_clear_pointer (&self->config, hale_config_unref);
   g_clear_pointer (&self->persist, g_key_file_unref);
@@ -1176,5 +1404,6 @@ hale_cert_watch_init (HaleCertWatch *self)
   self->context = g_main_context_ref_thread_default ();
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->thresholds = g_sequence_new (NULL);
   self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, monitor_destroy);
 }

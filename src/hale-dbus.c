@@ -58,8 +58,9 @@ struct _HaleDbus
   GBinding *status_binding;
   char *status; /* the last one announced, for StatusChanged's "old" */
 
-  GSource *certificates_source; /* a rebuild to come: Certificates is stale */
-  gint64 certificates_cost;     /* usec the last rebuild took */
+  GHashTable *certificate_entries; /* check name -> CertificateEntry */
+  GSource *certificates_source;    /* a rebuild to come: Certificates is stale */
+  gint64 certificates_cost;        /* usec the last rebuild took */
 };
 
 G_DEFINE_TYPE (HaleDbus, hale_dbus, G_TYPE_OBJECT)
@@ -149,39 +150,102 @@ on_state_status_notify (HaleState *state, GParamSpec *pspec, HaleDbus *self)
   hale_dbus_health_emit_status_changed (self->health, old, status);
 }
 
-/* Certificates (a{sa{sv}}): NAME -> the check's details with its status
- * and message; the details never override those two. */
-static GVariant *
-build_certificates (HaleState *state)
+/* One certificate's dictionary in Certificates, kept (serialised) from
+ * one rebuild to the next while its check says the same: a rebuild after
+ * one certificate changed builds one dictionary, not ten thousand. */
+typedef struct
 {
-  g_autoptr (GPtrArray) checks = hale_state_list_checks (state, HALE_CHECK_PREFIX_CERTIFICATE);
+  HaleCheckResult *result; /* what it was built from */
+  GVariant *entry;         /* {sa{sv}} */
+} CertificateEntry;
+
+static void
+certificate_entry_free (CertificateEntry *ce)
+{
+  hale_check_result_unref (ce->result);
+  g_variant_unref (ce->entry);
+  g_free (ce);
+}
+
+/* NAME -> the check's details with its status and message; the details
+ * never override those two. */
+static GVariant *
+build_certificate_entry (const HaleCheckResult *result)
+{
+  const char *name = result->name + strlen (HALE_CHECK_PREFIX_CERTIFICATE);
+  GVariantBuilder entry;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  GVariant *built;
+
+  g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&entry, "{sv}", "status",
+                         g_variant_new_string (hale_check_status_to_string (result->status)));
+  g_variant_builder_add (&entry, "{sv}", "message", g_variant_new_string (result->message));
+
+  g_variant_iter_init (&iter, result->details);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (!g_str_equal (key, "status") && !g_str_equal (key, "message"))
+        g_variant_builder_add (&entry, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+
+  built = g_variant_ref_sink (g_variant_new ("{sa{sv}}", name, &entry));
+  /* Flat bytes rather than a tree of small GVariants: less memory, and
+   * nothing to serialise again when the whole property is. */
+  g_variant_get_data (built);
+  return built;
+}
+
+static gboolean
+same_check (const HaleCheckResult *a, const HaleCheckResult *b)
+{
+  return a == b
+         || (a->status == b->status && g_str_equal (a->message, b->message)
+             && g_variant_equal (a->details, b->details));
+}
+
+/* Certificates (a{sa{sv}}): every certificate check by its NAME. */
+static GVariant *
+build_certificates (HaleDbus *self)
+{
+  g_autoptr (GPtrArray) checks
+      = hale_state_list_checks (self->state, HALE_CHECK_PREFIX_CERTIFICATE);
+  GHashTable *entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                               (GDestroyNotify)certificate_entry_free);
   GVariantBuilder certificates;
 
   g_variant_builder_init (&certificates, G_VARIANT_TYPE ("a{sa{sv}}"));
   for (guint i = 0; i < checks->len; i++)
     {
-      const HaleCheckResult *result = g_ptr_array_index (checks, i);
-      const char *name = result->name + strlen (HALE_CHECK_PREFIX_CERTIFICATE);
-      GVariantBuilder entry;
-      GVariantIter iter;
-      const char *key;
-      GVariant *value;
+      HaleCheckResult *result = g_ptr_array_index (checks, i);
+      CertificateEntry *ce = NULL;
 
-      g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&entry, "{sv}", "status",
-                             g_variant_new_string (hale_check_status_to_string (result->status)));
-      g_variant_builder_add (&entry, "{sv}", "message", g_variant_new_string (result->message));
-
-      g_variant_iter_init (&iter, result->details);
-      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+      if (self->certificate_entries != NULL)
         {
-          if (!g_str_equal (key, "status") && !g_str_equal (key, "message"))
-            g_variant_builder_add (&entry, "{sv}", key, value);
-          g_variant_unref (value);
-        }
+          gpointer key = NULL;
 
-      g_variant_builder_add (&certificates, "{sa{sv}}", name, &entry);
+          if (g_hash_table_steal_extended (self->certificate_entries, result->name, &key,
+                                           (gpointer *)&ce)
+              && !same_check (ce->result, result))
+            g_clear_pointer (&ce, certificate_entry_free);
+        }
+      if (ce == NULL)
+        {
+          ce = g_new0 (CertificateEntry, 1);
+          ce->result = hale_check_result_ref (result);
+          ce->entry = build_certificate_entry (result);
+        }
+      /* Keyed by the name inside the result it keeps. */
+      g_hash_table_insert (entries, ce->result->name, ce);
+      g_variant_builder_add_value (&certificates, ce->entry);
     }
+
+  /* What is left is gone from the state. */
+  g_clear_pointer (&self->certificate_entries, g_hash_table_unref);
+  self->certificate_entries = entries;
   return g_variant_builder_end (&certificates);
 }
 
@@ -197,7 +261,10 @@ update_certificates (HaleDbus *self)
     }
   /* The skeleton compares with the value it holds and only emits
    * PropertiesChanged on a real change. */
-  hale_dbus_health_set_certificates (self->health, build_certificates (self->state));
+  hale_dbus_health_set_certificates (self->health, build_certificates (self));
+  /* Sending it is most of the cost with many certificates (the whole
+   * property goes out): send it now, so the next delay counts it too. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->health));
   self->certificates_cost = g_get_monotonic_time () - start;
 }
 
@@ -464,6 +531,7 @@ hale_dbus_finalize (GObject *object)
   HaleDbus *self = HALE_DBUS (object);
 
   g_free (self->status);
+  g_clear_pointer (&self->certificate_entries, g_hash_table_unref);
   G_OBJECT_CLASS (hale_dbus_parent_class)->finalize (object);
 }
 

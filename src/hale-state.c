@@ -94,6 +94,10 @@ hale_check_result_new (const char *name, HaleCheckStatus status, const char *mes
   result->message = g_strdup (message ? message : "");
   result->details
       = details ? g_variant_ref_sink (details) : g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  /* Serialised now, once: a builder's tree of small GVariants takes
+   * several times the memory of the flat bytes, and the first
+   * comparison with the next result would serialise it anyway. */
+  g_variant_get_data (result->details);
   result->checked_at = checked_at;
   result->duration = duration;
   return result;
