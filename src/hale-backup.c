@@ -20,6 +20,12 @@
 
 #define GOOD_FILE "good"
 #define MAX_SERIAL_LEN 128
+/* Stores writing at once. Each is a mkdir, a write and an fsync: the
+ * first start with ten thousand certificates makes ten thousand, and
+ * all of them at once would fill GLib's shared worker pool ahead of
+ * the certificate reads, which then wait for every backup to be
+ * written before the first check is known. */
+#define MAX_STORES_RUNNING 2
 
 struct _HaleBackup
 {
@@ -27,7 +33,10 @@ struct _HaleBackup
 
   char *dir;
   guint keep;
-  GPtrArray *entries; /* Entry, in configuration order */
+  GPtrArray *entries;  /* Entry, in configuration order */
+  GHashTable *by_name; /* name -> Entry in entries: every read looks one up */
+  GQueue store_queue;  /* GTask of store_thread, waiting for a turn */
+  guint stores_running;
   HaleMetricFamily *m_files;
   GMutex good_lock;     /* orders the writes of "good" files */
   guint64 good_seq;     /* main thread */
@@ -65,13 +74,7 @@ entry_free (Entry *e)
 static Entry *
 find_entry (HaleBackup *self, const char *name)
 {
-  for (guint i = 0; i < self->entries->len; i++)
-    {
-      Entry *e = g_ptr_array_index (self->entries, i);
-      if (g_str_equal (e->name, name))
-        return e;
-    }
-  return NULL;
+  return g_hash_table_lookup (self->by_name, name);
 }
 
 static gboolean
@@ -217,22 +220,30 @@ void
 hale_backup_configure (HaleBackup *self, HaleConfig *config)
 {
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
+  g_autoptr (GHashTable) old_by_name = NULL;
+  GHashTableIter iter;
+  gpointer value;
 
   g_return_if_fail (HALE_IS_BACKUP (self));
+
+  /* The old entries move to the new list by name; what is left of
+   * old_by_name afterwards is no longer configured. */
+  old_by_name = g_steal_pointer (&self->by_name);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  g_ptr_array_set_free_func (self->entries, NULL);
 
   self->keep = MAX (config->backup_keep, 1);
   for (guint i = 0; i < config->certificates->len; i++)
     {
       const HaleCertificateConfig *c = g_ptr_array_index (config->certificates, i);
-      Entry *old = find_entry (self, c->name);
+      Entry *old = g_hash_table_lookup (old_by_name, c->name);
       Entry *e;
 
       if (old != NULL)
         {
-          guint index = 0;
           /* Keep what is in flight (pending, restoring) with it. */
-          g_ptr_array_find (self->entries, old, &index);
-          e = g_ptr_array_steal_index (self->entries, index);
+          g_hash_table_remove (old_by_name, c->name);
+          e = old;
         }
       else
         {
@@ -248,15 +259,19 @@ hale_backup_configure (HaleBackup *self, HaleConfig *config)
       g_free (e->key_path);
       e->key_path = g_strdup (c->key_path);
       g_ptr_array_add (entries, e);
+      g_hash_table_insert (self->by_name, e->name, e);
     }
 
   /* Certificates no longer configured: their series go, their files
    * stay (nothing that could still be needed is deleted). */
-  for (guint i = 0; i < self->entries->len; i++)
+  g_hash_table_iter_init (&iter, old_by_name);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      Entry *e = g_ptr_array_index (self->entries, i);
+      Entry *e = value;
       const char *labels[] = { e->name, NULL };
       hale_metric_remove (self->m_files, labels);
+      g_hash_table_iter_remove (&iter);
+      entry_free (e);
     }
   g_ptr_array_unref (self->entries);
   self->entries = g_steal_pointer (&entries);
@@ -446,6 +461,24 @@ store_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
 }
 
 static void
+store_run (HaleBackup *self, GTask *task)
+{
+  self->stores_running++;
+  g_task_run_in_thread (task, store_thread);
+  g_object_unref (task);
+}
+
+/* Takes @task. */
+static void
+store_start (HaleBackup *self, GTask *task)
+{
+  if (self->stores_running >= MAX_STORES_RUNNING)
+    g_queue_push_tail (&self->store_queue, task);
+  else
+    store_run (self, task);
+}
+
+static void
 store_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   HaleBackup *self = HALE_BACKUP (source);
@@ -453,6 +486,10 @@ store_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   Job *job = g_task_get_task_data (G_TASK (res));
   GError *error = NULL;
   Entry *e = find_entry (self, job->name);
+
+  self->stores_running--;
+  while (self->stores_running < MAX_STORES_RUNNING && self->store_queue.length > 0)
+    store_run (self, g_queue_pop_head (&self->store_queue));
 
   if (e != NULL)
     g_hash_table_remove (e->pending, job->serial);
@@ -520,7 +557,7 @@ hale_backup_store_async (HaleBackup *self, const char *name, const char *serial,
   job->key_path = g_strdup (e->key_path);
   task = g_task_new (self, cancellable, store_done_cb, g_steal_pointer (&outer));
   g_task_set_task_data (task, job, (GDestroyNotify)job_free);
-  g_task_run_in_thread (task, store_thread);
+  store_start (self, g_steal_pointer (&task));
 }
 
 gboolean
@@ -743,6 +780,7 @@ hale_backup_finalize (GObject *object)
   HaleBackup *self = HALE_BACKUP (object);
 
   g_free (self->dir);
+  g_hash_table_unref (self->by_name);
   g_ptr_array_unref (self->entries);
   g_mutex_clear (&self->good_lock);
 
@@ -762,5 +800,6 @@ hale_backup_init (HaleBackup *self)
 {
   self->keep = 5;
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_mutex_init (&self->good_lock);
 }

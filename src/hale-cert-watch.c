@@ -17,6 +17,7 @@
 #include "hale-cert-watch.h"
 
 #include "hale-names.h"
+#include "hale-units.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -36,6 +37,15 @@
  * away. Wake up at least daily and look again. */
 #define MAX_TIMER_MS (24u * 3600u * 1000u)
 #define MAX_SYMLINK_HOPS 8
+/* Reads in flight at once; the others wait in a queue. Ten thousand
+ * certificates read all at once would hold ten thousand open files (past
+ * the usual limit of 1024) and as many read buffers, whose memory stays
+ * with the process long after the reads are done. */
+#define MAX_READS_IN_FLIGHT 32
+/* New serials are saved this long after the first one not saved yet:
+ * the file holds every certificate, and ten thousand seen at start are
+ * a few writes, not thousands. Stopping saves at once. */
+#define PERSIST_DELAY_MS 1000
 
 typedef struct
 {
@@ -54,11 +64,13 @@ typedef struct
 
   GArray *names;             /* WatchedName: the path and where its symlinks lead */
   GCancellable *cancellable; /* of the read in flight */
+  GList *queued;             /* our link in read_queue while waiting to be read */
   guint debounce_id;
   gint64 burst_start; /* monotonic usec of the first event of a burst */
   guint confirm_id;
   gboolean confirming;
-  guint threshold_id;
+  gint64 threshold_at;           /* real-time usec of our next threshold; 0: none */
+  GSequenceIter *threshold_iter; /* our place in thresholds, or NULL */
 
   HaleCertInfo *info; /* last good read */
   GError *error;      /* why the last read failed; NULL when it was good */
@@ -81,13 +93,26 @@ struct _HaleCertWatch
   GMainContext *context;
 
   HaleConfig *config;
-  GPtrArray *entries;   /* Entry, in configuration order */
-  GHashTable *monitors; /* directory -> GFileMonitor */
+  GPtrArray *entries;    /* Entry, in configuration order */
+  GHashTable *by_name;   /* entry->name -> Entry, unowned: configure looks up every name */
+  GHashTable *monitors;  /* directory -> GFileMonitor */
+  GQueue read_queue;     /* Entry waiting for a read slot */
+  guint reads_in_flight; /* reads started and neither done nor cancelled */
+  guint sync_id;         /* a sync_monitors() to come */
+  /* Every entry's next threshold, soonest first, behind one timer: a
+   * GSource per certificate would make every main loop iteration walk
+   * ten thousand of them. */
+  GSequence *thresholds; /* Entry, unowned */
+  GSource *threshold_source;
+  gint64 threshold_armed_at; /* threshold_at the timer is set for; 0: none */
+  gboolean monitors_missing; /* a directory could not be watched last time */
   GSource *recheck_source;
 
   GKeyFile *persist;
   gboolean persist_writing;
   gboolean persist_dirty;
+  guint persist_id; /* a write to come */
+  gboolean disposed;
 
   HaleMetricFamily *m_expiry;
   HaleMetricFamily *m_age;
@@ -115,7 +140,13 @@ static guint signals[N_SIGNALS];
 static void
 entry_start_read (Entry *entry);
 static void
+entry_queue_read (Entry *entry, gboolean urgent);
+static void
+pump_reads (HaleCertWatch *self);
+static void
 sync_monitors (HaleCertWatch *self);
+static void
+schedule_sync_monitors (HaleCertWatch *self);
 
 /* Time and its words ---------------------------------------------------- */
 
@@ -127,25 +158,6 @@ format_rfc3339 (gint64 seconds)
   if (dt == NULL)
     return g_strdup ("");
   return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-/* "29d23h", "5h12m", "3m20s", "42s", "-2d3h": the two largest units.
- * Used in details["remaining"] and in messages alike. */
-static char *
-format_span (gint64 seconds)
-{
-  const char *sign = seconds < 0 ? "-" : "";
-  guint64 s = seconds < 0 ? (guint64)(-seconds) : (guint64)seconds;
-  guint64 d = s / 86400, h = (s % 86400) / 3600, m = (s % 3600) / 60;
-
-  s %= 60;
-  if (d > 0)
-    return g_strdup_printf ("%s%" G_GUINT64_FORMAT "d%" G_GUINT64_FORMAT "h", sign, d, h);
-  if (h > 0)
-    return g_strdup_printf ("%s%" G_GUINT64_FORMAT "h%" G_GUINT64_FORMAT "m", sign, h, m);
-  if (m > 0)
-    return g_strdup_printf ("%s%" G_GUINT64_FORMAT "m%" G_GUINT64_FORMAT "s", sign, m, s);
-  return g_strdup_printf ("%s%" G_GUINT64_FORMAT "s", sign, s);
 }
 
 static GSource *
@@ -205,6 +217,61 @@ persist_load (HaleCertWatch *self)
 
 static void
 persist_write (HaleCertWatch *self);
+static void
+persist_schedule (HaleCertWatch *self);
+
+static gboolean
+persist_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+
+  self->persist_id = 0;
+  persist_write (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+persist_schedule (HaleCertWatch *self)
+{
+  if (self->state_dir == NULL)
+    return;
+  if (self->persist_writing)
+    self->persist_dirty = TRUE;
+  else if (self->persist_id == 0)
+    self->persist_id = timeout_add (self, PERSIST_DELAY_MS, persist_cb, self);
+}
+
+/* At stop, with no write in flight (one in flight writes again when it
+ * is done, see persist_written_cb): synchronously, since the loop may
+ * not run again to finish an asynchronous write. A few hundred bytes
+ * per certificate, once. */
+static void
+persist_write_now (HaleCertWatch *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+
+  source_clear (&self->persist_id, self->context);
+  if (self->state_dir == NULL)
+    return;
+  if (self->persist_writing)
+    {
+      self->persist_dirty = TRUE;
+      return;
+    }
+  if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
+    {
+      g_warning ("Cannot create %s: %s", self->state_dir, g_strerror (errno));
+      return;
+    }
+  data = g_key_file_to_data (self->persist, &len, NULL);
+  path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
+  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+}
 
 static void
 persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -219,7 +286,12 @@ persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
     }
   if (self->persist_dirty)
-    persist_write (self);
+    {
+      if (self->disposed)
+        persist_write (self);
+      else
+        persist_schedule (self);
+    }
 }
 
 static void
@@ -240,6 +312,7 @@ persist_write (HaleCertWatch *self)
       return;
     }
   self->persist_dirty = FALSE;
+  source_clear (&self->persist_id, self->context);
 
   if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
     {
@@ -310,17 +383,38 @@ entry_remove_series (Entry *entry)
   entry->error_reasons = 0;
 }
 
+/* A cancelled read gives its slot back at once: its callback touches
+ * nothing, the entry may be gone by then. */
+static void
+entry_cancel_read (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+
+  if (entry->queued != NULL)
+    {
+      g_queue_delete_link (&self->read_queue, entry->queued);
+      entry->queued = NULL;
+    }
+  if (entry->cancellable != NULL)
+    {
+      g_cancellable_cancel (entry->cancellable);
+      g_clear_object (&entry->cancellable);
+      self->reads_in_flight--;
+    }
+}
+
+static void
+entry_unschedule_threshold (Entry *entry);
+
 static void
 entry_stop (Entry *entry)
 {
   GMainContext *context = entry->self->context;
 
-  if (entry->cancellable != NULL)
-    g_cancellable_cancel (entry->cancellable);
-  g_clear_object (&entry->cancellable);
+  entry_cancel_read (entry);
   source_clear (&entry->debounce_id, context);
   source_clear (&entry->confirm_id, context);
-  source_clear (&entry->threshold_id, context);
+  entry_unschedule_threshold (entry);
   entry->confirming = FALSE;
 }
 
@@ -343,13 +437,7 @@ entry_free (Entry *entry)
 static Entry *
 find_entry (HaleCertWatch *self, const char *name)
 {
-  for (guint i = 0; i < self->entries->len; i++)
-    {
-      Entry *entry = g_ptr_array_index (self->entries, i);
-      if (g_strcmp0 (entry->name, name) == 0)
-        return entry;
-    }
-  return NULL;
+  return name != NULL ? g_hash_table_lookup (self->by_name, name) : NULL;
 }
 
 static Entry *
@@ -391,13 +479,29 @@ watched_names_add (GArray *names, const char *path)
   g_array_append_val (names, wn);
 }
 
-static void
+/* TRUE when the directories of @a and @b differ: only then do the
+ * monitors need another look. */
+static gboolean
+watched_dirs_differ (GArray *a, GArray *b)
+{
+  if (a->len != b->len)
+    return TRUE;
+  for (guint i = 0; i < a->len; i++)
+    if (!g_str_equal (g_array_index (a, WatchedName, i).dir, g_array_index (b, WatchedName, i).dir))
+      return TRUE;
+  return FALSE;
+}
+
+/* Returns TRUE when the directories to watch changed. */
+static gboolean
 entry_resolve (Entry *entry)
 {
   g_autofree char *cur = g_canonicalize_filename (entry->path, NULL);
   g_autofree char *real = NULL;
+  g_autoptr (GArray) old = entry->names;
 
-  g_array_set_size (entry->names, 0);
+  entry->names = g_array_new (FALSE, TRUE, sizeof (WatchedName));
+  g_array_set_clear_func (entry->names, watched_name_clear);
   watched_names_add (entry->names, cur);
   for (guint hop = 0; hop < MAX_SYMLINK_HOPS; hop++)
     {
@@ -417,6 +521,8 @@ entry_resolve (Entry *entry)
   real = realpath (entry->path, NULL);
   if (real != NULL)
     watched_names_add (entry->names, real);
+
+  return watched_dirs_differ (old, entry->names);
 }
 
 static void
@@ -452,25 +558,92 @@ entry_set_info_metrics (Entry *entry)
 static void
 entry_publish (Entry *entry);
 
+static gint
+compare_threshold (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Entry *ea = a, *eb = b;
+
+  if (ea->threshold_at != eb->threshold_at)
+    return ea->threshold_at < eb->threshold_at ? -1 : 1;
+  return ea < eb ? -1 : (ea > eb ? 1 : 0);
+}
+
+static void
+arm_thresholds (HaleCertWatch *self);
+
 static gboolean
 threshold_cb (gpointer user_data)
 {
-  Entry *entry = user_data;
+  HaleCertWatch *self = user_data;
+  gint64 now = g_get_real_time ();
 
-  entry->threshold_id = 0;
-  entry_publish (entry);
+  g_clear_pointer (&self->threshold_source, g_source_unref);
+  self->threshold_armed_at = 0;
+  while (g_sequence_get_length (self->thresholds) > 0)
+    {
+      GSequenceIter *head = g_sequence_get_begin_iter (self->thresholds);
+      Entry *entry = g_sequence_get (head);
+
+      if (entry->threshold_at > now)
+        break;
+      g_sequence_remove (head);
+      entry->threshold_iter = NULL;
+      entry->threshold_at = 0;
+      /* Schedules its next threshold, if any. */
+      entry_publish (entry);
+    }
+  arm_thresholds (self);
   return G_SOURCE_REMOVE;
+}
+
+/* Sets the one timer for the soonest threshold, unless it is set for it
+ * already. */
+static void
+arm_thresholds (HaleCertWatch *self)
+{
+  GSequenceIter *head;
+  gint64 at, now;
+  guint64 ms;
+
+  if (g_sequence_get_length (self->thresholds) == 0)
+    return; /* a timer still set finds nothing due, and stops */
+  head = g_sequence_get_begin_iter (self->thresholds);
+  at = ((Entry *)g_sequence_get (head))->threshold_at;
+  if (self->threshold_source != NULL && self->threshold_armed_at == at)
+    return;
+  if (self->threshold_source != NULL)
+    {
+      g_source_destroy (self->threshold_source);
+      g_clear_pointer (&self->threshold_source, g_source_unref);
+    }
+  now = g_get_real_time ();
+  /* One millisecond late rather than early: at the exact moment the
+   * comparison would still see the old side. */
+  ms = at > now ? (guint64)(at - now) / 1000 + 1 : 0;
+  self->threshold_source = timeout_attach (self, (guint)MIN (ms, MAX_TIMER_MS), threshold_cb, self);
+  self->threshold_armed_at = at;
+}
+
+static void
+entry_unschedule_threshold (Entry *entry)
+{
+  if (entry->threshold_iter != NULL)
+    {
+      g_sequence_remove (entry->threshold_iter);
+      entry->threshold_iter = NULL;
+    }
+  entry->threshold_at = 0;
 }
 
 static void
 entry_schedule_threshold (Entry *entry, gint64 now_usec)
 {
+  HaleCertWatch *self = entry->self;
   const HaleCertInfo *info = entry->info;
   gint64 expiry, next = G_MAXINT64;
   gint64 moments[4];
-  guint64 ms;
 
-  source_clear (&entry->threshold_id, entry->self->context);
+  entry_unschedule_threshold (entry);
   if (info == NULL || entry->error != NULL)
     return;
 
@@ -485,11 +658,11 @@ entry_schedule_threshold (Entry *entry, gint64 now_usec)
   if (next == G_MAXINT64)
     return;
 
-  /* One millisecond late rather than early: at the exact moment the
-   * comparison would still see the old side. */
-  ms = (guint64)(next - now_usec) / 1000 + 1;
-  entry->threshold_id
-      = timeout_add (entry->self, (guint)MIN (ms, MAX_TIMER_MS), threshold_cb, entry);
+  /* Look again at least daily, whatever the thresholds. */
+  entry->threshold_at = MIN (next, now_usec + (gint64)MAX_TIMER_MS * 1000);
+  entry->threshold_iter
+      = g_sequence_insert_sorted (self->thresholds, entry, compare_threshold, NULL);
+  arm_thresholds (self);
 }
 
 static void
@@ -514,27 +687,24 @@ entry_publish (Entry *entry)
     {
       gint64 expiry = MIN (info->not_after, info->chain_not_after);
       gint64 expiry_remaining_usec = expiry * G_USEC_PER_SEC - now_usec;
-      gint64 remaining = info->not_after - now;
-      gint64 lifetime = info->not_after - info->not_before;
-      double percentage = 100.0;
       g_autofree char *nb = format_rfc3339 (info->not_before);
       g_autofree char *na = format_rfc3339 (info->not_after);
       g_autofree char *cna = format_rfc3339 (info->chain_not_after);
-      g_autofree char *span = format_span (remaining);
+      g_autofree char *span = hale_span_format (info->not_after - now, 1);
 
-      if (lifetime > 0)
-        percentage
-            = CLAMP ((double)(now - info->not_before) * 100.0 / (double)lifetime, 0.0, 100.0);
-
+      /* Only what the file says, nothing that moves with the clock:
+       * "remaining" and "percentage" are worked out by hale-report when
+       * /health is rendered, so a re-check that finds the same file is
+       * no change, and ten thousand certificates do not republish
+       * themselves every minute. */
       g_variant_builder_add (&builder, "{sv}", "serial", g_variant_new_string (info->serial));
       g_variant_builder_add (&builder, "{sv}", "subject", g_variant_new_string (info->subject));
       g_variant_builder_add (&builder, "{sv}", "issuer", g_variant_new_string (info->issuer));
       g_variant_builder_add (&builder, "{sv}", "not_before", g_variant_new_string (nb));
       g_variant_builder_add (&builder, "{sv}", "expires_at", g_variant_new_string (na));
-      g_variant_builder_add (&builder, "{sv}", "remaining", g_variant_new_string (span));
-      g_variant_builder_add (&builder, "{sv}", "remaining_seconds",
-                             g_variant_new_int64 (remaining));
-      g_variant_builder_add (&builder, "{sv}", "percentage", g_variant_new_double (percentage));
+      g_variant_builder_add (&builder, "{sv}", "not_after", g_variant_new_int64 (info->not_after));
+      g_variant_builder_add (&builder, "{sv}", "lifetime_seconds",
+                             g_variant_new_int64 (info->not_after - info->not_before));
       g_variant_builder_add (&builder, "{sv}", "chain_length",
                              g_variant_new_uint32 (info->chain_length));
       g_variant_builder_add (&builder, "{sv}", "chain_expires_at", g_variant_new_string (cna));
@@ -550,7 +720,7 @@ entry_publish (Entry *entry)
         }
       else if (expiry_remaining_usec <= 0)
         {
-          g_autofree char *ago = format_span (now - expiry);
+          g_autofree char *ago = hale_span_format (now - expiry, 1);
           status = HALE_CHECK_CRITICAL;
           if (info->chain_not_after < info->not_after)
             message = g_strdup_printf ("chain certificate %s expired %s ago",
@@ -568,7 +738,7 @@ entry_publish (Entry *entry)
           /* The chain only speaks when it expires first. */
           if (info->chain_not_after < info->not_after)
             {
-              g_autofree char *chain_span = format_span (expiry - now);
+              g_autofree char *chain_span = hale_span_format (expiry - now, 1);
               message = g_strdup_printf ("expires in %s; chain certificate %s expires in %s", span,
                                          info->chain_not_after_subject, chain_span);
             }
@@ -684,7 +854,7 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
           g_free (entry->last_serial);
           entry->last_serial = g_strdup (info->serial);
           g_key_file_set_string (self->persist, group, "Serial", info->serial);
-          persist_write (self);
+          persist_schedule (self);
         }
       g_clear_pointer (&entry->info, hale_cert_info_free);
       entry->info = info;
@@ -719,12 +889,15 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
   entry = user_data;
   g_clear_object (&entry->cancellable);
+  entry->self->reads_in_flight--;
 
   if (io_error != NULL)
     hale_cert_error_from_io (&error, io_error, entry->path);
   else
     {
-      g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
+      /* A copy of the right size: the read's buffer grows in 8 KiB
+       * steps, and the bytes live on in the backup's queue. */
+      g_autoptr (GBytes) bytes = g_bytes_new (contents, len);
       info = hale_cert_info_parse (bytes, &error);
       if (info == NULL)
         g_prefix_error (&error, "%s: ", entry->path);
@@ -736,25 +909,85 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   if (entry->confirming && entry->confirm_id == 0)
     entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
 
-  /* The link may point elsewhere now. */
-  entry_resolve (entry);
-  sync_monitors (entry->self);
+  /* The link may point elsewhere now. Looking at the monitors walks
+   * every entry: only when this one's directories moved (a symlink
+   * swap), or to retry a directory that could not be watched, and then
+   * once for a whole burst of reads, not once per read. */
+  if (entry_resolve (entry) || entry->self->monitors_missing)
+    schedule_sync_monitors (entry->self);
+
+  pump_reads (entry->self);
+}
+
+static gboolean
+sync_monitors_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+
+  self->sync_id = 0;
+  sync_monitors (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_sync_monitors (HaleCertWatch *self)
+{
+  if (self->sync_id == 0)
+    self->sync_id = timeout_add (self, DEBOUNCE_MS, sync_monitors_cb, self);
+}
+
+static void
+entry_begin_read (Entry *entry)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (entry->path);
+
+  entry->cancellable = g_cancellable_new ();
+  entry->self->reads_in_flight++;
+  g_file_load_contents_async (file, entry->cancellable, load_cb, entry);
+}
+
+static void
+pump_reads (HaleCertWatch *self)
+{
+  while (self->reads_in_flight < MAX_READS_IN_FLIGHT && self->read_queue.length > 0)
+    {
+      Entry *entry = g_queue_pop_head (&self->read_queue);
+
+      entry->queued = NULL;
+      entry_begin_read (entry);
+    }
+}
+
+/* @urgent: an event or a (re)configuration asked for it, ahead of the
+ * periodic re-check's queue: a renewal does not wait for ten thousand
+ * unchanged files to be read. */
+static void
+entry_queue_read (Entry *entry, gboolean urgent)
+{
+  HaleCertWatch *self = entry->self;
+
+  /* The newest read wins: what it finds is the newest state. */
+  entry_cancel_read (entry);
+  source_clear (&entry->debounce_id, self->context);
+  source_clear (&entry->confirm_id, self->context);
+
+  if (urgent)
+    {
+      g_queue_push_head (&self->read_queue, entry);
+      entry->queued = self->read_queue.head;
+    }
+  else
+    {
+      g_queue_push_tail (&self->read_queue, entry);
+      entry->queued = self->read_queue.tail;
+    }
+  pump_reads (self);
 }
 
 static void
 entry_start_read (Entry *entry)
 {
-  g_autoptr (GFile) file = g_file_new_for_path (entry->path);
-
-  /* The newest read wins: what it finds is the newest state. */
-  if (entry->cancellable != NULL)
-    g_cancellable_cancel (entry->cancellable);
-  g_clear_object (&entry->cancellable);
-  source_clear (&entry->debounce_id, entry->self->context);
-  source_clear (&entry->confirm_id, entry->self->context);
-
-  entry->cancellable = g_cancellable_new ();
-  g_file_load_contents_async (file, entry->cancellable, load_cb, entry);
+  entry_queue_read (entry, TRUE);
 }
 
 /* Directory monitors ------------------------------------------------------ */
@@ -851,6 +1084,8 @@ sync_monitors (HaleCertWatch *self)
   GHashTableIter iter;
   gpointer key;
 
+  source_clear (&self->sync_id, self->context);
+  self->monitors_missing = FALSE;
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *entry = g_ptr_array_index (self->entries, i);
@@ -879,6 +1114,7 @@ sync_monitors (HaleCertWatch *self)
         {
           /* The periodic re-check still sees changes, only later. */
           g_debug ("Cannot watch %s: %s", dir, error->message);
+          self->monitors_missing = TRUE;
           continue;
         }
       g_object_set_data_full (G_OBJECT (monitor), "hale-dir", g_strdup (dir), g_free);
@@ -933,6 +1169,7 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
           entry_stop (entry);
           hale_state_remove_check (self->state, entry->check_name);
           entry_remove_series (entry);
+          g_hash_table_remove (self->by_name, entry->name);
           g_ptr_array_remove_index (self->entries, i - 1);
         }
     }
@@ -946,6 +1183,7 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
         {
           entry = entry_new (self, cc);
           g_ptr_array_add (self->entries, entry);
+          g_hash_table_insert (self->by_name, entry->name, entry);
         }
       else if (g_strcmp0 (entry->path, cc->path) != 0)
         {
@@ -967,8 +1205,9 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
       entry->warning_before = cc->warning_before;
       entry->critical_before = cc->critical_before;
       entry_resolve (entry);
-      /* A reload means "look again", and thresholds may have moved. */
-      entry_start_read (entry);
+      /* A reload means "look again", and thresholds may have moved. In
+       * configuration order: nothing here is more urgent than the rest. */
+      entry_queue_read (entry, FALSE);
     }
 
   sync_monitors (self);
@@ -981,7 +1220,7 @@ hale_cert_watch_recheck (HaleCertWatch *self)
   g_return_if_fail (HALE_IS_CERT_WATCH (self));
 
   for (guint i = 0; i < self->entries->len; i++)
-    entry_start_read (g_ptr_array_index (self->entries, i));
+    entry_queue_read (g_ptr_array_index (self->entries, i), FALSE);
 }
 
 const HaleCertInfo *
@@ -1072,6 +1311,16 @@ hale_cert_watch_dispose (GObject *object)
 
   for (guint i = 0; i < self->entries->len; i++)
     entry_stop (g_ptr_array_index (self->entries, i));
+  source_clear (&self->sync_id, self->context);
+  /* What is not saved yet is saved now, before haled goes. */
+  self->disposed = TRUE;
+  if (self->persist_id != 0)
+    persist_write_now (self);
+  if (self->threshold_source != NULL)
+    {
+      g_source_destroy (self->threshold_source);
+      g_clear_pointer (&self->threshold_source, g_source_unref);
+    }
   g_hash_table_remove_all (self->monitors);
   if (self->recheck_source != NULL)
     {
@@ -1087,7 +1336,9 @@ hale_cert_watch_finalize (GObject *object)
 {
   HaleCertWatch *self = HALE_CERT_WATCH (object);
 
+  g_hash_table_unref (self->by_name);
   g_ptr_array_unref (self->entries);
+  g_sequence_free (self->thresholds);
   g_hash_table_unref (self->monitors);
   g_clear_pointer (&self->config, hale_config_unref);
   g_clear_pointer (&self->persist, g_key_file_unref);
@@ -1152,5 +1403,7 @@ hale_cert_watch_init (HaleCertWatch *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->thresholds = g_sequence_new (NULL);
   self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, monitor_destroy);
 }

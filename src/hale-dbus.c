@@ -2,8 +2,15 @@
  *
  * The skeletons are generated from dbus/\*.xml; this file only ties
  * them to the state model. Status is a property binding, Certificates
- * is rebuilt from the model when a certificate check changes, and the
+ * is rebuilt from the model after certificate checks change, and the
  * generated skeleton turns both into PropertiesChanged by itself.
+ *
+ * Certificates holds every certificate: rebuilding it costs in
+ * proportion to their number, so it is not rebuilt on every change
+ * (ten thousand certificates read at start would make that quadratic)
+ * but marked stale and rebuilt once a burst of changes is over. A
+ * client reading the property, and StatusChanged, never see it stale:
+ * both bring it up to date first.
  */
 #include "config.h"
 
@@ -12,6 +19,27 @@
 #include "hale-names.h"
 
 #include <string.h>
+
+/* Certificates is rebuilt this long after the first change of a burst;
+ * longer when rebuilding took long, so that it never takes more than
+ * about a fifth of the loop however many certificates change. */
+#define CERTIFICATES_DELAY_MS 50
+#define CERTIFICATES_DELAY_MAX_MS 1000
+#define CERTIFICATES_DELAY_FACTOR 4
+
+/* The Health skeleton, with a Get of a property preceded by bringing
+ * Certificates up to date. */
+#define HALE_TYPE_DBUS_HEALTH_OBJECT (hale_dbus_health_object_get_type ())
+G_DECLARE_FINAL_TYPE (HaleDbusHealthObject, hale_dbus_health_object, HALE, DBUS_HEALTH_OBJECT,
+                      HaleDBusHealthSkeleton)
+
+struct _HaleDbusHealthObject
+{
+  HaleDBusHealthSkeleton parent_instance;
+  HaleDbus *owner; /* unowned; cleared in its dispose */
+};
+
+G_DEFINE_TYPE (HaleDbusHealthObject, hale_dbus_health_object, HALE_DBUS_TYPE_HEALTH_SKELETON)
 
 struct _HaleDbus
 {
@@ -29,6 +57,10 @@ struct _HaleDbus
 
   GBinding *status_binding;
   char *status; /* the last one announced, for StatusChanged's "old" */
+
+  GHashTable *certificate_entries; /* check name -> CertificateEntry */
+  GSource *certificates_source;    /* a rebuild to come: Certificates is stale */
+  gint64 certificates_cost;        /* usec the last rebuild took */
 };
 
 G_DEFINE_TYPE (HaleDbus, hale_dbus, G_TYPE_OBJECT)
@@ -41,6 +73,9 @@ enum
 };
 
 static guint signals[N_SIGNALS];
+
+static void
+flush_certificates (HaleDbus *self);
 
 /* Sections as clients name them; "" is the whole report. */
 static const struct
@@ -109,59 +144,225 @@ on_state_status_notify (HaleState *state, GParamSpec *pspec, HaleDbus *self)
   old = g_steal_pointer (&self->status);
   self->status = g_strdup (status);
 
+  /* The certificate that changed the status is in Certificates too. */
+  flush_certificates (self);
   g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->health));
   hale_dbus_health_emit_status_changed (self->health, old, status);
 }
 
-/* Certificates (a{sa{sv}}): NAME -> the check's details with its status
- * and message; the details never override those two. */
-static GVariant *
-build_certificates (HaleState *state)
+/* One certificate's dictionary in Certificates, kept (serialised) from
+ * one rebuild to the next while its check says the same: a rebuild after
+ * one certificate changed builds one dictionary, not ten thousand. */
+typedef struct
 {
-  g_autoptr (GPtrArray) checks = hale_state_list_checks (state, HALE_CHECK_PREFIX_CERTIFICATE);
+  HaleCheckResult *result; /* what it was built from */
+  GVariant *entry;         /* {sa{sv}} */
+} CertificateEntry;
+
+static void
+certificate_entry_free (CertificateEntry *ce)
+{
+  hale_check_result_unref (ce->result);
+  g_variant_unref (ce->entry);
+  g_free (ce);
+}
+
+/* NAME -> the check's details with its status and message; the details
+ * never override those two. */
+static GVariant *
+build_certificate_entry (const HaleCheckResult *result)
+{
+  const char *name = result->name + strlen (HALE_CHECK_PREFIX_CERTIFICATE);
+  GVariantBuilder entry;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  GVariant *built;
+
+  g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&entry, "{sv}", "status",
+                         g_variant_new_string (hale_check_status_to_string (result->status)));
+  g_variant_builder_add (&entry, "{sv}", "message", g_variant_new_string (result->message));
+
+  g_variant_iter_init (&iter, result->details);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (!g_str_equal (key, "status") && !g_str_equal (key, "message"))
+        g_variant_builder_add (&entry, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+
+  built = g_variant_ref_sink (g_variant_new ("{sa{sv}}", name, &entry));
+  /* Flat bytes rather than a tree of small GVariants: less memory, and
+   * nothing to serialise again when the whole property is. */
+  g_variant_get_data (built);
+  return built;
+}
+
+static gboolean
+same_check (const HaleCheckResult *a, const HaleCheckResult *b)
+{
+  return a == b
+         || (a->status == b->status && g_str_equal (a->message, b->message)
+             && g_variant_equal (a->details, b->details));
+}
+
+/* Certificates (a{sa{sv}}): every certificate check by its NAME. */
+static GVariant *
+build_certificates (HaleDbus *self)
+{
+  g_autoptr (GPtrArray) checks
+      = hale_state_list_checks (self->state, HALE_CHECK_PREFIX_CERTIFICATE);
+  GHashTable *entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                               (GDestroyNotify)certificate_entry_free);
   GVariantBuilder certificates;
 
   g_variant_builder_init (&certificates, G_VARIANT_TYPE ("a{sa{sv}}"));
   for (guint i = 0; i < checks->len; i++)
     {
-      const HaleCheckResult *result = g_ptr_array_index (checks, i);
-      const char *name = result->name + strlen (HALE_CHECK_PREFIX_CERTIFICATE);
-      GVariantBuilder entry;
-      GVariantIter iter;
-      const char *key;
-      GVariant *value;
+      HaleCheckResult *result = g_ptr_array_index (checks, i);
+      CertificateEntry *ce = NULL;
 
-      g_variant_builder_init (&entry, G_VARIANT_TYPE_VARDICT);
-      g_variant_builder_add (&entry, "{sv}", "status",
-                             g_variant_new_string (hale_check_status_to_string (result->status)));
-      g_variant_builder_add (&entry, "{sv}", "message", g_variant_new_string (result->message));
-
-      g_variant_iter_init (&iter, result->details);
-      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+      if (self->certificate_entries != NULL)
         {
-          if (!g_str_equal (key, "status") && !g_str_equal (key, "message"))
-            g_variant_builder_add (&entry, "{sv}", key, value);
-          g_variant_unref (value);
-        }
+          gpointer key = NULL;
 
-      g_variant_builder_add (&certificates, "{sa{sv}}", name, &entry);
+          if (g_hash_table_steal_extended (self->certificate_entries, result->name, &key,
+                                           (gpointer *)&ce)
+              && !same_check (ce->result, result))
+            g_clear_pointer (&ce, certificate_entry_free);
+        }
+      if (ce == NULL)
+        {
+          ce = g_new0 (CertificateEntry, 1);
+          ce->result = hale_check_result_ref (result);
+          ce->entry = build_certificate_entry (result);
+        }
+      /* Keyed by the name inside the result it keeps. */
+      g_hash_table_insert (entries, ce->result->name, ce);
+      g_variant_builder_add_value (&certificates, ce->entry);
     }
+
+  /* What is left is gone from the state. */
+  g_clear_pointer (&self->certificate_entries, g_hash_table_unref);
+  self->certificate_entries = entries;
   return g_variant_builder_end (&certificates);
 }
 
 static void
 update_certificates (HaleDbus *self)
 {
+  gint64 start = g_get_monotonic_time ();
+
+  if (self->certificates_source != NULL)
+    {
+      g_source_destroy (self->certificates_source);
+      g_clear_pointer (&self->certificates_source, g_source_unref);
+    }
   /* The skeleton compares with the value it holds and only emits
    * PropertiesChanged on a real change. */
-  hale_dbus_health_set_certificates (self->health, build_certificates (self->state));
+  hale_dbus_health_set_certificates (self->health, build_certificates (self));
+  /* Sending it is most of the cost with many certificates (the whole
+   * property goes out): send it now, so the next delay counts it too. */
+  g_dbus_interface_skeleton_flush (G_DBUS_INTERFACE_SKELETON (self->health));
+  self->certificates_cost = g_get_monotonic_time () - start;
+}
+
+/* Brings Certificates up to date now if a rebuild is due. */
+static void
+flush_certificates (HaleDbus *self)
+{
+  if (self->certificates_source != NULL)
+    update_certificates (self);
+}
+
+static gboolean
+certificates_cb (gpointer user_data)
+{
+  HaleDbus *self = user_data;
+
+  update_certificates (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
 on_state_check_changed (HaleState *state, const char *name, HaleDbus *self)
 {
-  if (g_str_has_prefix (name, HALE_CHECK_PREFIX_CERTIFICATE))
-    update_certificates (self);
+  gint64 delay_ms;
+
+  if (!g_str_has_prefix (name, HALE_CHECK_PREFIX_CERTIFICATE) || self->certificates_source != NULL)
+    return;
+  delay_ms = CLAMP (self->certificates_cost * CERTIFICATES_DELAY_FACTOR / 1000,
+                    CERTIFICATES_DELAY_MS, CERTIFICATES_DELAY_MAX_MS);
+  self->certificates_source = g_timeout_source_new ((guint)delay_ms);
+  g_source_set_callback (self->certificates_source, certificates_cb, self, NULL);
+  g_source_set_name (self->certificates_source, "[hale] Certificates rebuild");
+  g_source_attach (self->certificates_source, g_main_context_get_thread_default ());
+}
+
+/* A Get (or GetAll) of any property reads the model as it is now. */
+static GVariant *
+health_object_get_property (GDBusConnection *connection, const char *sender,
+                            const char *object_path, const char *interface_name,
+                            const char *property_name, GError **error, gpointer user_data);
+
+static GDBusInterfaceGetPropertyFunc parent_get_property;
+
+static GDBusInterfaceVTable *
+health_object_get_vtable (GDBusInterfaceSkeleton *skeleton)
+{
+  static GDBusInterfaceVTable vtable;
+  static gsize initialized;
+
+  if (g_once_init_enter (&initialized))
+    {
+      GDBusInterfaceSkeletonClass *parent
+          = G_DBUS_INTERFACE_SKELETON_CLASS (hale_dbus_health_object_parent_class);
+
+      vtable = *parent->get_vtable (skeleton);
+      parent_get_property = vtable.get_property;
+      vtable.get_property = health_object_get_property;
+      g_once_init_leave (&initialized, 1);
+    }
+  return &vtable;
+}
+
+static GVariant *
+health_object_get_property (GDBusConnection *connection, const char *sender,
+                            const char *object_path, const char *interface_name,
+                            const char *property_name, GError **error, gpointer user_data)
+{
+  HaleDbusHealthObject *object = HALE_DBUS_HEALTH_OBJECT (user_data);
+
+  if (object->owner != NULL)
+    flush_certificates (object->owner);
+  return parent_get_property (connection, sender, object_path, interface_name, property_name, error,
+                              user_data);
+}
+
+static GVariant *
+health_object_get_properties (GDBusInterfaceSkeleton *skeleton)
+{
+  HaleDbusHealthObject *object = HALE_DBUS_HEALTH_OBJECT (skeleton);
+
+  if (object->owner != NULL)
+    flush_certificates (object->owner);
+  return G_DBUS_INTERFACE_SKELETON_CLASS (hale_dbus_health_object_parent_class)
+      ->get_properties (skeleton);
+}
+
+static void
+hale_dbus_health_object_class_init (HaleDbusHealthObjectClass *klass)
+{
+  GDBusInterfaceSkeletonClass *skeleton_class = G_DBUS_INTERFACE_SKELETON_CLASS (klass);
+
+  skeleton_class->get_vtable = health_object_get_vtable;
+  skeleton_class->get_properties = health_object_get_properties;
+}
+
+static void
+hale_dbus_health_object_init (HaleDbusHealthObject *self)
+{
 }
 
 static void
@@ -308,6 +509,13 @@ hale_dbus_dispose (GObject *object)
 
   if (self->state != NULL)
     g_signal_handlers_disconnect_by_data (self->state, self);
+  if (self->certificates_source != NULL)
+    {
+      g_source_destroy (self->certificates_source);
+      g_clear_pointer (&self->certificates_source, g_source_unref);
+    }
+  if (self->health != NULL)
+    HALE_DBUS_HEALTH_OBJECT (self->health)->owner = NULL;
   if (self->status_binding != NULL)
     {
       g_binding_unbind (self->status_binding);
@@ -330,6 +538,7 @@ hale_dbus_finalize (GObject *object)
   HaleDbus *self = HALE_DBUS (object);
 
   g_free (self->status);
+  g_clear_pointer (&self->certificate_entries, g_hash_table_unref);
   G_OBJECT_CLASS (hale_dbus_parent_class)->finalize (object);
 }
 
@@ -371,7 +580,8 @@ hale_dbus_new (HaleState *state, HaleReport *report)
   self->state = g_object_ref (state);
   self->report = g_object_ref (report);
 
-  self->health = hale_dbus_health_skeleton_new ();
+  self->health = g_object_new (HALE_TYPE_DBUS_HEALTH_OBJECT, NULL);
+  HALE_DBUS_HEALTH_OBJECT (self->health)->owner = self;
   g_signal_connect (self->health, "handle-get-report", G_CALLBACK (handle_get_report), self);
   g_ptr_array_add (self->interfaces, g_object_ref (self->health));
 

@@ -908,9 +908,12 @@ read_cb (HaleCertWatch *certs, const char *name, GBytes *pem, const HaleCertInfo
 {
   HaleReload *self = user_data;
 
+  /* No cancellable: a thread's task connects to it until it is done,
+   * and ten thousand tasks on one cancellable make each disconnect walk
+   * ten thousand handlers. Cancelling would not stop the write anyway,
+   * and store_cb holds nothing of ours. */
   if (self->backup != NULL)
-    hale_backup_store_async (self->backup, name, info->serial, pem, self->cancellable, store_cb,
-                             NULL);
+    hale_backup_store_async (self->backup, name, info->serial, pem, NULL, store_cb, NULL);
 }
 
 static gboolean

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hale-names.h"
+#include "hale-units.h"
 
 #define N_SECTIONS (HALE_REPORT_SERVICES + 1)
 
@@ -55,8 +56,14 @@ format_rfc3339 (gint64 unix_seconds)
 static JsonNode *
 variant_to_json (GVariant *value);
 
+/* Adds computed members to @object. */
+typedef void (*InsertFunc) (JsonObject *object, gconstpointer data);
+
+/* @insert adds its members right after the member @after, or at the end
+ * when there is none: computed values sit next to what they are computed
+ * from. */
 static JsonNode *
-vardict_to_json (GVariant *dict)
+vardict_to_json_with (GVariant *dict, const char *after, InsertFunc insert, gconstpointer data)
 {
   JsonObject *object = json_object_new ();
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
@@ -78,10 +85,24 @@ vardict_to_json (GVariant *dict)
           g_autofree char *printed = g_variant_print (key, FALSE);
           json_object_set_member (object, printed, variant_to_json (value));
         }
+      if (insert != NULL && g_variant_is_of_type (key, G_VARIANT_TYPE_STRING)
+          && g_str_equal (g_variant_get_string (key, NULL), after))
+        {
+          insert (object, data);
+          insert = NULL;
+        }
       g_variant_unref (entry);
     }
+  if (insert != NULL)
+    insert (object, data);
   json_node_take_object (node, object);
   return node;
+}
+
+static JsonNode *
+vardict_to_json (GVariant *dict)
+{
+  return vardict_to_json_with (dict, NULL, NULL, NULL);
 }
 
 /* By hand rather than json_gvariant_serialize(): that one turns tuples
@@ -198,56 +219,6 @@ add_timestamp (JsonObject *object, const char *member, gint64 unix_seconds)
     json_object_set_null_member (object, member);
 }
 
-/* {"status", "message", "details", "checked_at", "duration_ms"}: the same
- * shape for a check wherever it appears. */
-static JsonNode *
-check_to_json (const HaleCheckResult *result)
-{
-  JsonObject *object = json_object_new ();
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_object_set_string_member (object, "status", hale_check_status_to_string (result->status));
-  json_object_set_string_member (object, "message", result->message);
-  json_object_set_member (object, "details", vardict_to_json (result->details));
-  add_timestamp (object, "checked_at", result->checked_at / G_USEC_PER_SEC);
-  /* Whole milliseconds, rounded: a double would print as
-   * 0.12300000000000001 through json-glib. */
-  json_object_set_int_member (object, "duration_ms", (MAX (result->duration, 0) + 500) / 1000);
-  json_node_take_object (node, object);
-  return node;
-}
-
-/* Checks of one kind by their group name, the prefix dropped:
- * "certificate:current" shows as "current". */
-static JsonNode *
-checks_by_name (GPtrArray *checks, const char *prefix)
-{
-  JsonObject *object = json_object_new ();
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-  gsize prefix_len = prefix ? strlen (prefix) : 0;
-
-  for (guint i = 0; i < checks->len; i++)
-    {
-      const HaleCheckResult *result = g_ptr_array_index (checks, i);
-      json_object_set_member (object, result->name + prefix_len, check_to_json (result));
-    }
-  json_node_take_object (node, object);
-  return node;
-}
-
-static HaleCheckStatus
-worst_status (GPtrArray *checks)
-{
-  HaleCheckStatus worst = HALE_CHECK_HEALTHY;
-
-  for (guint i = 0; i < checks->len; i++)
-    {
-      const HaleCheckResult *result = g_ptr_array_index (checks, i);
-      worst = MAX (worst, result->status);
-    }
-  return worst;
-}
-
 static gboolean
 details_lookup_int64 (GVariant *details, const char *key, gint64 *out)
 {
@@ -266,6 +237,104 @@ details_lookup_int64 (GVariant *details, const char *key, gint64 *out)
   else
     return FALSE;
   return TRUE;
+}
+
+/* The certificate watch keeps in the state only what the file says
+ * ("not_after", "lifetime_seconds"): a re-check that finds the same file
+ * is then no change, and ten thousand certificates do not republish
+ * themselves every minute. What follows from the clock is worked out
+ * here, when the report is rendered, at most once a second: "remaining"
+ * ("29d23h"), "remaining_seconds" and "percentage" of the lifetime used.
+ * A source that gives them itself keeps its own. */
+typedef struct
+{
+  gint64 now;
+  gint64 not_after;
+  gint64 lifetime; /* G_MININT64: unknown */
+} Remaining;
+
+static void
+insert_remaining (JsonObject *object, gconstpointer data)
+{
+  const Remaining *r = data;
+  g_autofree char *remaining = hale_span_format (r->not_after - r->now, 2);
+
+  json_object_set_string_member (object, "remaining", remaining);
+  json_object_set_int_member (object, "remaining_seconds", r->not_after - r->now);
+  if (r->lifetime != G_MININT64)
+    {
+      double percentage = 100.0;
+
+      if (r->lifetime > 0)
+        percentage
+            = CLAMP ((double)(r->now - (r->not_after - r->lifetime)) * 100.0 / (double)r->lifetime,
+                     0.0, 100.0);
+      json_object_set_double_member (object, "percentage", percentage);
+    }
+}
+
+static JsonNode *
+details_to_json (const HaleCheckResult *result, gint64 now)
+{
+  g_autoptr (GVariant) given = NULL;
+  Remaining r = { .now = now, .lifetime = G_MININT64 };
+
+  if (!g_str_has_prefix (result->name, HALE_CHECK_PREFIX_CERTIFICATE)
+      || !details_lookup_int64 (result->details, "not_after", &r.not_after)
+      || (given = g_variant_lookup_value (result->details, "remaining", NULL)) != NULL)
+    return vardict_to_json (result->details);
+  details_lookup_int64 (result->details, "lifetime_seconds", &r.lifetime);
+  return vardict_to_json_with (result->details, "not_after", insert_remaining, &r);
+}
+
+/* {"status", "message", "details", "checked_at", "duration_ms"}: the same
+ * shape for a check wherever it appears. */
+static JsonNode *
+check_to_json (const HaleCheckResult *result, gint64 now)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_string_member (object, "status", hale_check_status_to_string (result->status));
+  json_object_set_string_member (object, "message", result->message);
+  json_object_set_member (object, "details", details_to_json (result, now));
+  add_timestamp (object, "checked_at", result->checked_at / G_USEC_PER_SEC);
+  /* Whole milliseconds, rounded: a double would print as
+   * 0.12300000000000001 through json-glib. */
+  json_object_set_int_member (object, "duration_ms", (MAX (result->duration, 0) + 500) / 1000);
+  json_node_take_object (node, object);
+  return node;
+}
+
+/* Checks of one kind by their group name, the prefix dropped:
+ * "certificate:current" shows as "current". */
+static JsonNode *
+checks_by_name (GPtrArray *checks, const char *prefix, gint64 now)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  gsize prefix_len = prefix ? strlen (prefix) : 0;
+
+  for (guint i = 0; i < checks->len; i++)
+    {
+      const HaleCheckResult *result = g_ptr_array_index (checks, i);
+      json_object_set_member (object, result->name + prefix_len, check_to_json (result, now));
+    }
+  json_node_take_object (node, object);
+  return node;
+}
+
+static HaleCheckStatus
+worst_status (GPtrArray *checks)
+{
+  HaleCheckStatus worst = HALE_CHECK_HEALTHY;
+
+  for (guint i = 0; i < checks->len; i++)
+    {
+      const HaleCheckResult *result = g_ptr_array_index (checks, i);
+      worst = MAX (worst, result->status);
+    }
+  return worst;
 }
 
 /* The certificate an operator should look at first: the worst status,
@@ -303,7 +372,7 @@ empty_object (void)
 }
 
 static JsonObject *
-build_all (HaleReport *self, guint *out_http_status)
+build_all (HaleReport *self, gint64 now, guint *out_http_status)
 {
   JsonObject *root = json_object_new ();
   g_autoptr (GPtrArray) checks = hale_state_list_checks (self->state, NULL);
@@ -312,13 +381,13 @@ build_all (HaleReport *self, guint *out_http_status)
   json_object_set_string_member (root, "status", hale_status_to_string (status));
   json_object_set_boolean_member (root, "degraded_mode", hale_state_get_degraded (self->state));
   /* Full names here: one object holds every kind of check. */
-  json_object_set_member (root, "checks", checks_by_name (checks, NULL));
+  json_object_set_member (root, "checks", checks_by_name (checks, NULL, now));
   *out_http_status = status == HALE_STATUS_UNHEALTHY ? 503 : 200;
   return root;
 }
 
 static JsonObject *
-build_certificate (HaleReport *self, guint *out_http_status)
+build_certificate (HaleReport *self, gint64 now, guint *out_http_status)
 {
   JsonObject *root = json_object_new ();
   g_autoptr (GPtrArray) checks
@@ -333,15 +402,15 @@ build_certificate (HaleReport *self, guint *out_http_status)
   json_object_set_string_member (root, "message",
                                  urgent ? urgent->message : "no certificates configured");
   json_object_set_member (root, "details",
-                          urgent ? vardict_to_json (urgent->details) : empty_object ());
+                          urgent ? details_to_json (urgent, now) : empty_object ());
   json_object_set_member (root, "certificates",
-                          checks_by_name (checks, HALE_CHECK_PREFIX_CERTIFICATE));
+                          checks_by_name (checks, HALE_CHECK_PREFIX_CERTIFICATE, now));
   *out_http_status = status == HALE_CHECK_CRITICAL ? 503 : 200;
   return root;
 }
 
 static JsonObject *
-build_connectivity (HaleReport *self, guint *out_http_status)
+build_connectivity (HaleReport *self, gint64 now, guint *out_http_status)
 {
   JsonObject *root = json_object_new ();
   g_autoptr (HaleCheckResult) connectivity
@@ -358,21 +427,22 @@ build_connectivity (HaleReport *self, guint *out_http_status)
   /* "unknown" until the probes have said anything. */
   json_object_set_string_member (root, "state", state ? state : "unknown");
   json_object_set_member (root, "endpoints",
-                          checks_by_name (endpoints, HALE_CHECK_PREFIX_ENDPOINT));
+                          checks_by_name (endpoints, HALE_CHECK_PREFIX_ENDPOINT, now));
   json_object_set_boolean_member (root, "degraded_mode", hale_state_get_degraded (self->state));
   *out_http_status = status == HALE_CHECK_CRITICAL ? 503 : 200;
   return root;
 }
 
 static JsonObject *
-build_services (HaleReport *self, guint *out_http_status)
+build_services (HaleReport *self, gint64 now, guint *out_http_status)
 {
   JsonObject *root = json_object_new ();
   g_autoptr (GPtrArray) services = hale_state_list_checks (self->state, HALE_CHECK_PREFIX_SERVICE);
   HaleCheckStatus status = worst_status (services);
 
   json_object_set_string_member (root, "status", hale_check_status_to_string (status));
-  json_object_set_member (root, "services", checks_by_name (services, HALE_CHECK_PREFIX_SERVICE));
+  json_object_set_member (root, "services",
+                          checks_by_name (services, HALE_CHECK_PREFIX_SERVICE, now));
   *out_http_status = status == HALE_CHECK_CRITICAL ? 503 : 200;
   return root;
 }
@@ -388,16 +458,16 @@ render (HaleReport *self, HaleReportSection section, gint64 now_seconds, guint *
   switch (section)
     {
       case HALE_REPORT_ALL:
-        object = build_all (self, out_http_status);
+        object = build_all (self, now_seconds, out_http_status);
         break;
       case HALE_REPORT_CERTIFICATE:
-        object = build_certificate (self, out_http_status);
+        object = build_certificate (self, now_seconds, out_http_status);
         break;
       case HALE_REPORT_CONNECTIVITY:
-        object = build_connectivity (self, out_http_status);
+        object = build_connectivity (self, now_seconds, out_http_status);
         break;
       case HALE_REPORT_SERVICES:
-        object = build_services (self, out_http_status);
+        object = build_services (self, now_seconds, out_http_status);
         break;
     }
   g_assert (object != NULL);

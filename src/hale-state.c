@@ -12,6 +12,11 @@ struct _HaleState
   GHashTable *checks; /* name -> HaleCheckResult */
   gboolean degraded;
   HaleStatus status;
+  /* How many checks are critical, how many warnings: kept up to date on
+   * every replace and remove, so the overall status is known without
+   * walking ten thousand certificates on every set. */
+  guint n_critical;
+  guint n_warning;
   guint64 generation;
 };
 
@@ -89,6 +94,10 @@ hale_check_result_new (const char *name, HaleCheckStatus status, const char *mes
   result->message = g_strdup (message ? message : "");
   result->details
       = details ? g_variant_ref_sink (details) : g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  /* Serialised now, once: a builder's tree of small GVariants takes
+   * several times the memory of the flat bytes, and the first
+   * comparison with the next result would serialise it anyway. */
+  g_variant_get_data (result->details);
   result->checked_at = checked_at;
   result->duration = duration;
   return result;
@@ -115,25 +124,34 @@ check_result_same (const HaleCheckResult *a, const HaleCheckResult *b)
          && g_str_equal (a->message, b->message) && g_variant_equal (a->details, b->details);
 }
 
+/* @delta is +1 when @result enters the table, -1 when it leaves. */
+static void
+count_result (HaleState *self, const HaleCheckResult *result, int delta)
+{
+  /* Known to an operator: shown, but no longer the host's problem. */
+  if (result->acknowledged)
+    return;
+  switch (result->status)
+    {
+      case HALE_CHECK_CRITICAL:
+        self->n_critical += delta;
+        break;
+      case HALE_CHECK_WARNING:
+        self->n_warning += delta;
+        break;
+      case HALE_CHECK_HEALTHY:
+        break;
+    }
+}
+
 static HaleStatus
 compute_status (HaleState *self)
 {
-  GHashTableIter iter;
-  HaleCheckResult *result;
-  HaleStatus status = self->degraded ? HALE_STATUS_DEGRADED : HALE_STATUS_HEALTHY;
-
-  g_hash_table_iter_init (&iter, self->checks);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&result))
-    {
-      /* Known to an operator: shown, but no longer the host's problem. */
-      if (result->acknowledged)
-        continue;
-      if (result->status == HALE_CHECK_CRITICAL)
-        return HALE_STATUS_UNHEALTHY;
-      if (result->status == HALE_CHECK_WARNING)
-        status = HALE_STATUS_DEGRADED;
-    }
-  return status;
+  if (self->n_critical > 0)
+    return HALE_STATUS_UNHEALTHY;
+  if (self->n_warning > 0 || self->degraded)
+    return HALE_STATUS_DEGRADED;
+  return HALE_STATUS_HEALTHY;
 }
 
 static void
@@ -159,6 +177,9 @@ hale_state_set_check (HaleState *self, HaleCheckResult *result)
   old = g_hash_table_lookup (self->checks, result->name);
   changed = old == NULL || !check_result_same (old, result);
 
+  if (old != NULL)
+    count_result (self, old, -1);
+  count_result (self, result, +1);
   g_hash_table_replace (self->checks, result->name, hale_check_result_ref (result));
   self->generation++;
 
@@ -175,9 +196,12 @@ hale_state_remove_check (HaleState *self, const char *name)
 
   /* The key belongs to the value: keep the name alive for the signal. */
   g_autofree char *removed = g_strdup (name);
+  HaleCheckResult *old = g_hash_table_lookup (self->checks, name);
 
-  if (!g_hash_table_remove (self->checks, name))
+  if (old == NULL)
     return;
+  count_result (self, old, -1);
+  g_hash_table_remove (self->checks, name);
   self->generation++;
   g_signal_emit (self, signals[SIGNAL_CHECK_CHANGED], 0, removed);
   update_status (self);

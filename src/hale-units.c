@@ -183,6 +183,35 @@ hale_duration_format (gint64 usec)
   return g_string_free (s, FALSE);
 }
 
+char *
+hale_span_format (gint64 seconds, guint n_units)
+{
+  static const struct
+  {
+    const char *suffix;
+    guint64 factor;
+  } units[] = { { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 } };
+  GString *s = g_string_new (seconds < 0 ? "-" : NULL);
+  /* -G_MININT64 does not fit a gint64; it does a guint64. */
+  guint64 rest = seconds < 0 ? (guint64)(-(seconds + 1)) + 1 : (guint64)seconds;
+  guint written = 0;
+
+  n_units = MAX (n_units, 1);
+  for (gsize i = 0; i < G_N_ELEMENTS (units) && written < n_units; i++)
+    {
+      /* Once a unit is written the next ones follow, zero or not:
+       * "2d0h", as the seed printed it. The last unit is always
+       * written, so 0 is "0s". */
+      if (written == 0 && rest < units[i].factor && i + 1 < G_N_ELEMENTS (units))
+        continue;
+      g_string_append_printf (s, "%" G_GUINT64_FORMAT "%s", rest / units[i].factor,
+                              units[i].suffix);
+      rest %= units[i].factor;
+      written++;
+    }
+  return g_string_free (s, FALSE);
+}
+
 static const Unit size_units[] = {
   { "", 1 },
   { "B", 1 },

@@ -31,6 +31,14 @@ gboolean hale_duration_parse (const char *text, gint64 *out_usec, GError **error
  * hale_duration_parse() refuses: there is none in a valid config. */
 char *hale_duration_format (gint64 usec);
 
+/* A span for people, in whole seconds, of @n_units units at most, the
+ * largest first and the rest dropped (not rounded): with 2, "29d23h",
+ * "5h12m", "3m20s", "42s"; with 1, "29d", "5h", "3m", "42s". A negative
+ * span gets a leading "-" ("-2d3h"). The details' "remaining" uses 2;
+ * certificate messages use 1, so they change once a day, not once an
+ * hour. */
+char *hale_span_format (gint64 seconds, guint n_units);
+
 /* Sizes: "10M", "512K", "1G", "4096" (bytes); powers of 1024, as
  * journald.conf and logrotate read them. "10MiB" and "4096B" are the
  * same; "10MB" is refused as ambiguous (1000 or 1024?). */

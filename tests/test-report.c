@@ -232,6 +232,84 @@ test_report_worst_wins (void)
   g_assert_cmpstr (json_object_get_string_member (o, "status"), ==, "degraded");
 }
 
+/* What the certificate watch puts in the state: the file's facts only.
+ * The report works out what follows from the clock when it renders. */
+static GVariant *
+watch_details (const char *serial, gint64 not_after, gint64 lifetime)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "serial", g_variant_new_string (serial));
+  g_variant_builder_add (&b, "{sv}", "not_after", g_variant_new_int64 (not_after));
+  g_variant_builder_add (&b, "{sv}", "lifetime_seconds", g_variant_new_int64 (lifetime));
+  g_variant_builder_add (&b, "{sv}", "chain_length", g_variant_new_uint32 (1));
+  return g_variant_builder_end (&b);
+}
+
+static void
+test_report_remaining_computed (void)
+{
+  g_autoptr (HaleState) state = hale_state_new ();
+  g_autoptr (HaleReport) report = hale_report_new (state);
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (GList) members = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  JsonObject *o, *details;
+  gint64 remaining;
+  const char *text;
+  guint status = 0;
+
+  /* Two healthy certificates: the one expiring first is the most urgent,
+   * whatever their names (not the first by name, "alpha"). */
+  set_check (state, HALE_CHECK_PREFIX_CERTIFICATE "alpha", HALE_CHECK_HEALTHY, "expires in 89d",
+             watch_details ("aa", now + 90 * 86400, 90 * 86400));
+  set_check (state, HALE_CHECK_PREFIX_CERTIFICATE "zulu", HALE_CHECK_HEALTHY, "expires in 9d",
+             watch_details ("zz", now + 10 * 86400 - 1, 90 * 86400));
+
+  o = get_report (report, HALE_REPORT_CERTIFICATE, &status, &parser);
+  g_assert_cmpuint (status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (o, "message"), ==, "expires in 9d");
+  details = json_object_get_object_member (o, "details");
+  g_assert_cmpstr (json_object_get_string_member (details, "serial"), ==, "zz");
+
+  /* The clock's part: a second or two may have passed since @now. */
+  remaining = json_object_get_int_member (details, "remaining_seconds");
+  g_assert_cmpint (remaining, <=, 10 * 86400 - 1);
+  g_assert_cmpint (remaining, >=, 10 * 86400 - 5);
+  text = json_object_get_string_member (details, "remaining");
+  g_assert_true (g_str_equal (text, "9d23h"));
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (details, "percentage"),
+                                  80.0 * 100.0 / 90.0, 0.01);
+
+  /* Next to what they come from, in the order /health always had. */
+  members = json_object_get_members (details);
+  g_assert_cmpstr (g_list_nth_data (members, 1), ==, "not_after");
+  g_assert_cmpstr (g_list_nth_data (members, 2), ==, "remaining");
+  g_assert_cmpstr (g_list_nth_data (members, 3), ==, "remaining_seconds");
+  g_assert_cmpstr (g_list_nth_data (members, 4), ==, "percentage");
+
+  /* The same in the whole report, for every certificate. */
+  g_clear_object (&parser);
+  o = get_report (report, HALE_REPORT_ALL, &status, &parser);
+  details = json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (o, "checks"),
+                                     HALE_CHECK_PREFIX_CERTIFICATE "alpha"),
+      "details");
+  g_assert_cmpint (json_object_get_int_member (details, "remaining_seconds"), >=, 90 * 86400 - 5);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (details, "percentage"), 0.0, 0.01);
+
+  /* Other kinds of checks are left as they are. */
+  set_check (state, HALE_CHECK_PREFIX_SERVICE "nginx", HALE_CHECK_HEALTHY, "reloaded",
+             watch_details ("x", now, 1));
+  g_clear_object (&parser);
+  o = get_report (report, HALE_REPORT_SERVICES, &status, &parser);
+  details = json_object_get_object_member (
+      json_object_get_object_member (json_object_get_object_member (o, "services"), "nginx"),
+      "details");
+  g_assert_false (json_object_has_member (details, "remaining"));
+}
+
 static void
 test_report_connectivity (void)
 {
@@ -360,6 +438,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/empty", test_report_empty);
   g_test_add_func ("/report/one-certificate", test_report_one_certificate);
   g_test_add_func ("/report/worst-wins", test_report_worst_wins);
+  g_test_add_func ("/report/remaining-computed", test_report_remaining_computed);
   g_test_add_func ("/report/connectivity", test_report_connectivity);
   g_test_add_func ("/report/details-types", test_report_details_types);
   g_test_add_func ("/report/cache", test_report_cache);

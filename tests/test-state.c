@@ -50,6 +50,61 @@ test_status_follows_worst_check (void)
   g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_HEALTHY);
 }
 
+/* The overall status is kept from counts, not by walking every check:
+ * each replace and remove must move them right. */
+static void
+test_status_counts (void)
+{
+  g_autoptr (HaleState) state = hale_state_new ();
+  char name[32];
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autoptr (HaleCheckResult) r = NULL;
+
+      g_snprintf (name, sizeof name, "certificate:c%u", i);
+      r = make (name, i % 10 == 0 ? HALE_CHECK_CRITICAL : HALE_CHECK_WARNING, "x");
+      hale_state_set_check (state, r);
+    }
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_UNHEALTHY);
+
+  /* The same check twice counts once; every critical one turned healthy. */
+  for (guint i = 0; i < 100; i += 10)
+    for (guint again = 0; again < 2; again++)
+      {
+        g_autoptr (HaleCheckResult) r = NULL;
+
+        g_snprintf (name, sizeof name, "certificate:c%u", i);
+        r = make (name, HALE_CHECK_HEALTHY, "x");
+        hale_state_set_check (state, r);
+      }
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_DEGRADED);
+
+  /* Removing all but one warning keeps it degraded, the last one heals. */
+  for (guint i = 0; i < 100; i++)
+    if (i % 10 != 0 && i != 55)
+      {
+        g_snprintf (name, sizeof name, "certificate:c%u", i);
+        hale_state_remove_check (state, name);
+        g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_DEGRADED);
+      }
+  hale_state_remove_check (state, "certificate:nonexistent");
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_DEGRADED);
+  hale_state_remove_check (state, "certificate:c55");
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_HEALTHY);
+
+  /* Degraded mode counts apart from the checks. */
+  hale_state_set_degraded (state, TRUE);
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_DEGRADED);
+  {
+    g_autoptr (HaleCheckResult) crit = make ("certificate:c0", HALE_CHECK_CRITICAL, "gone");
+    hale_state_set_check (state, crit);
+  }
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_UNHEALTHY);
+  hale_state_remove_check (state, "certificate:c0");
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_DEGRADED);
+}
+
 static void
 test_signals_only_on_real_change (void)
 {
@@ -161,6 +216,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/state/status-follows-worst-check", test_status_follows_worst_check);
   g_test_add_func ("/state/signals-only-on-real-change", test_signals_only_on_real_change);
+  g_test_add_func ("/state/status-counts", test_status_counts);
   g_test_add_func ("/state/list-sorted-and-filtered", test_list_sorted_and_filtered);
   g_test_add_func ("/state/result-defaults", test_result_defaults);
   g_test_add_func ("/state/acknowledged-not-counted", test_acknowledged_not_counted);

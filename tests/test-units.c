@@ -118,6 +118,37 @@ test_duration_format (void)
 }
 
 static void
+test_span_format (void)
+{
+  static const struct
+  {
+    gint64 seconds;
+    guint n_units;
+    const char *text;
+  } cases[] = {
+    { 0, 2, "0s" },
+    { 42, 2, "42s" },
+    { 200, 2, "3m20s" },
+    { 5 * 3600 + 12 * 60 + 59, 2, "5h12m" },
+    { 30 * 86400 - 1, 2, "29d23h" },
+    { 2 * 86400, 2, "2d0h" },
+    { -(2 * 86400 + 3 * 3600 + 5), 2, "-2d3h" },
+    { 30 * 86400 - 1, 1, "29d" },
+    { 86400 - 1, 1, "23h" },
+    { 3599, 1, "59m" },
+    { 59, 1, "59s" },
+    { -3 * 86400, 1, "-3d" },
+    { G_MININT64, 1, "-106751991167300d" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = hale_span_format (cases[i].seconds, cases[i].n_units);
+      g_assert_cmpstr (text, ==, cases[i].text);
+    }
+}
+
+static void
 test_duration_round_trip (void)
 {
   static const gint64 values[] = {
@@ -272,6 +303,7 @@ main (int argc, char **argv)
   g_test_add_func ("/units/duration/rejects", test_duration_rejects);
   g_test_add_func ("/units/duration/format", test_duration_format);
   g_test_add_func ("/units/duration/round-trip", test_duration_round_trip);
+  g_test_add_func ("/units/span/format", test_span_format);
   g_test_add_func ("/units/size", test_size);
   g_test_add_func ("/units/listen", test_listen);
   return g_test_run ();

@@ -141,7 +141,7 @@
         const at = Date.parse(expiresAt);
         if (isNaN(at))
             return null;
-        /* Whole days, as haled's "expires in 89d23h" counts them. */
+        /* Whole days, as haled's "expires in 89d" counts them. */
         const left = at - Date.now();
         if (left < 0) {
             const ago = Math.floor(-left / DAY_MS);
