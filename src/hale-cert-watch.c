@@ -26,6 +26,9 @@
 /* Events are folded until none came for DEBOUNCE_MS, but never delayed
  * more than DEBOUNCE_MAX_MS after the first: a file rewritten without
  * pause must still be read. */
+/* A leaf, its chain and a CA bundle fit in far less. */
+#define MAX_CERTIFICATE_FILE_SIZE (1024 * 1024)
+
 #define DEBOUNCE_MS 50
 #define DEBOUNCE_MAX_MS 250
 /* A good certificate that reads as broken or missing right after an
@@ -873,6 +876,28 @@ confirm_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The end of a read, whatever ended it: the check, the series, and the
+ * next read in the queue. Takes @error. */
+static void
+read_done (Entry *entry, HaleCertInfo *info, GError *error)
+{
+  g_clear_object (&entry->cancellable);
+  entry->self->reads_in_flight--;
+
+  entry_apply (entry, info, error);
+  if (entry->confirming && entry->confirm_id == 0)
+    entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
+
+  /* The link may point elsewhere now. Looking at the monitors walks
+   * every entry: only when this one's directories moved (a symlink
+   * swap), or to retry a directory that could not be watched, and then
+   * once for a whole burst of reads, not once per read. */
+  if (entry_resolve (entry) || entry->self->monitors_missing)
+    schedule_sync_monitors (entry->self);
+
+  pump_reads (entry->self);
+}
+
 static void
 load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -888,11 +913,13 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     return; /* the entry may be gone: touch nothing */
 
   entry = user_data;
-  g_clear_object (&entry->cancellable);
-  entry->self->reads_in_flight--;
-
   if (io_error != NULL)
     hale_cert_error_from_io (&error, io_error, entry->path);
+  else if (len > MAX_CERTIFICATE_FILE_SIZE)
+    /* It grew between the look and the read. */
+    g_set_error (&error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED,
+                 "%s is larger than %u KiB: not a certificate file", entry->path,
+                 MAX_CERTIFICATE_FILE_SIZE / 1024);
   else
     {
       /* A copy of the right size: the read's buffer grows in 8 KiB
@@ -904,19 +931,41 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       else
         g_signal_emit (entry->self, signals[SIGNAL_READ], 0, entry->name, bytes, info);
     }
+  read_done (entry, info, error);
+}
 
-  entry_apply (entry, info, error);
-  if (entry->confirming && entry->confirm_id == 0)
-    entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
+/* Only a regular file of a certificate's size is read: opening a FIFO
+ * would block a GIO worker thread for good (cancelling does not wake
+ * it), and /dev/zero or a huge file would fill memory and hold the main
+ * loop in the parser. */
+static void
+query_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Entry *entry;
+  g_autoptr (GError) io_error = NULL;
+  g_autoptr (GFileInfo) file_info = NULL;
+  GError *error = NULL;
 
-  /* The link may point elsewhere now. Looking at the monitors walks
-   * every entry: only when this one's directories moved (a symlink
-   * swap), or to retry a directory that could not be watched, and then
-   * once for a whole burst of reads, not once per read. */
-  if (entry_resolve (entry) || entry->self->monitors_missing)
-    schedule_sync_monitors (entry->self);
+  file_info = g_file_query_info_finish (G_FILE (source), res, &io_error);
+  if (file_info == NULL && g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* the entry may be gone: touch nothing */
 
-  pump_reads (entry->self);
+  entry = user_data;
+  if (file_info == NULL)
+    hale_cert_error_from_io (&error, io_error, entry->path);
+  else if (g_file_info_get_file_type (file_info) != G_FILE_TYPE_REGULAR)
+    g_set_error (&error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED, "%s is not a regular file",
+                 entry->path);
+  else if (g_file_info_get_size (file_info) > MAX_CERTIFICATE_FILE_SIZE)
+    g_set_error (&error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED,
+                 "%s is larger than %u KiB: not a certificate file", entry->path,
+                 MAX_CERTIFICATE_FILE_SIZE / 1024);
+  else
+    {
+      g_file_load_contents_async (G_FILE (source), entry->cancellable, load_cb, entry);
+      return;
+    }
+  read_done (entry, NULL, error);
 }
 
 static gboolean
@@ -943,7 +992,9 @@ entry_begin_read (Entry *entry)
 
   entry->cancellable = g_cancellable_new ();
   entry->self->reads_in_flight++;
-  g_file_load_contents_async (file, entry->cancellable, load_cb, entry);
+  g_file_query_info_async (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                           G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, entry->cancellable, query_cb,
+                           entry);
 }
 
 static void
