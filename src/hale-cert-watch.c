@@ -153,16 +153,6 @@ schedule_sync_monitors (HaleCertWatch *self);
 
 /* Time and its words ---------------------------------------------------- */
 
-static char *
-format_rfc3339 (gint64 seconds)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (seconds);
-
-  if (dt == NULL)
-    return g_strdup ("");
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 static GSource *
 timeout_attach (HaleCertWatch *self, guint ms, GSourceFunc func, gpointer data)
 {
@@ -690,9 +680,9 @@ entry_publish (Entry *entry)
     {
       gint64 expiry = MIN (info->not_after, info->chain_not_after);
       gint64 expiry_remaining_usec = expiry * G_USEC_PER_SEC - now_usec;
-      g_autofree char *nb = format_rfc3339 (info->not_before);
-      g_autofree char *na = format_rfc3339 (info->not_after);
-      g_autofree char *cna = format_rfc3339 (info->chain_not_after);
+      g_autofree char *nb = hale_rfc3339_format (info->not_before);
+      g_autofree char *na = hale_rfc3339_format (info->not_after);
+      g_autofree char *cna = hale_rfc3339_format (info->chain_not_after);
       g_autofree char *span = hale_span_format (info->not_after - now, 1);
 
       /* Only what the file says, nothing that moves with the clock:
@@ -751,7 +741,7 @@ entry_publish (Entry *entry)
     }
   if (entry->last_renewal != 0)
     {
-      g_autofree char *lr = format_rfc3339 (entry->last_renewal);
+      g_autofree char *lr = hale_rfc3339_format (entry->last_renewal);
       g_variant_builder_add (&builder, "{sv}", "last_renewal", g_variant_new_string (lr));
     }
 
@@ -794,7 +784,7 @@ entry_renewed (Entry *entry, const HaleCertInfo *previous, const HaleCertInfo *c
   const char *buf[2];
 
   entry->last_renewal = g_get_real_time () / G_USEC_PER_SEC;
-  when = format_rfc3339 (entry->last_renewal);
+  when = hale_rfc3339_format (entry->last_renewal);
   hale_metric_inc (self->m_renewals, success, 1);
   hale_metric_set (self->m_last_renewal, type_labels (entry, buf), (double)entry->last_renewal);
   g_key_file_set_string (self->persist, group, "LastRenewal", when);

@@ -46,11 +46,11 @@ G_DEFINE_TYPE (HaleReport, hale_report, G_TYPE_OBJECT)
 static char *
 format_rfc3339 (gint64 unix_seconds)
 {
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_seconds);
+  char *text = hale_rfc3339_format (unix_seconds);
 
-  if (dt == NULL)
-    return NULL;
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+  if (*text == '\0')
+    g_clear_pointer (&text, g_free);
+  return text;
 }
 
 static JsonNode *
