@@ -83,6 +83,53 @@ class Journald:
 
 # --- a real systemd --user ---------------------------------------------------
 
+def own_cgroups(leaf):
+    """A user manager takes the cgroup it starts in as its own and makes
+    its units' cgroups inside. Two managers started from one cgroup (two
+    tests, or another checkout's) would share those, and one stopping its
+    dbus.service would kill the other's bus. So each gets a cgroup of its
+    own beside ours, in the hierarchies systemd tracks processes with (as
+    tests/hale-test-systemd.c does). Where that is impossible it runs
+    where we are. Returns the directories made."""
+    dirs = []
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return dirs
+    for line in lines:
+        if line.startswith("0::"):
+            path = line[3:]
+            root = ("/sys/fs/cgroup/unified"
+                    if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup")
+        elif ":name=systemd:" in line:
+            path = line.split(":name=systemd:", 1)[1]
+            root = "/sys/fs/cgroup/systemd"
+        else:
+            continue
+        d = os.path.join(root + path, leaf)
+        try:
+            os.mkdir(d, 0o755)
+        except OSError:
+            continue
+        dirs.append(d)
+    return dirs
+
+
+def remove_cgroup(d):
+    """Once the manager is gone its units' cgroups are empty: remove them,
+    deepest first."""
+    for root, subdirs, _ in os.walk(d, topdown=False):
+        for sub in subdirs:
+            try:
+                os.rmdir(os.path.join(root, sub))
+            except OSError:
+                pass
+    try:
+        os.rmdir(d)
+    except OSError:
+        pass
+
 class SystemdHale(halectx.Hale):
     """halectx.Hale whose bus is a private systemd --user's: units in
     $XDG_CONFIG_HOME/systemd/user, haled --user on its bus."""
@@ -108,9 +155,21 @@ class SystemdHale(halectx.Hale):
             with open(os.path.join(unitdir, name), "w") as f:
                 f.write(text)
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        self.cgroup_dirs = own_cgroups(os.path.basename(self.tmp))
+        procs = [os.path.join(d, "cgroup.procs") for d in self.cgroup_dirs]
+
+        def enter_own_cgroups():
+            for path in procs:
+                try:
+                    with open(path, "w") as f:
+                        f.write("0")
+                except OSError:
+                    pass
+
         self.bus_proc = subprocess.Popen([SYSTEMD, "--user"], env=env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL,
-                                         stderr=open(os.path.join(self.tmp, "systemd.log"), "w"))
+                                         stderr=open(os.path.join(self.tmp, "systemd.log"), "w"),
+                                         preexec_fn=enter_own_cgroups)
         self.bus_address = "unix:path=" + os.path.join(self.tmp, "bus")
         wait_until(lambda: subprocess.run(
             ["busctl", "--user", "status", "org.freedesktop.systemd1"], env=self.env(),
@@ -124,6 +183,8 @@ class SystemdHale(halectx.Hale):
 
     def close(self):
         super().close()
+        for d in reversed(getattr(self, "cgroup_dirs", [])):
+            remove_cgroup(d)
         if self.created_run_dir:
             shutil.rmtree("/run/systemd/system", ignore_errors=True)
 
