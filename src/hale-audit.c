@@ -66,14 +66,23 @@ open_file (HaleAudit *self, GError **error)
                    g_strerror (saved));
       return FALSE;
     }
-  /* 0640: audit lines name who did what; not for every local user. */
-  self->fd = open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  /* 0640: audit lines name who did what; not for every local user.
+   * O_NONBLOCK: a FIFO put at the path must not stop the main loop in
+   * open(); anything but a regular file is refused right after. */
+  self->fd = open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
   if (self->fd < 0 || fstat (self->fd, &st) < 0)
     {
       int saved = errno;
       close_file (self);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot open %s: %s",
                    self->path, g_strerror (saved));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      close_file (self);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   "cannot write %s: not a regular file", self->path);
       return FALSE;
     }
   self->size = st.st_size;

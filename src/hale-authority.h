@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 #define HALE_ACTION_ACKNOWLEDGE "org.hale.Hale1.acknowledge"
 #define HALE_ACTION_MANAGE_CATEGORIES "org.hale.Hale1.manage-categories"
 #define HALE_ACTION_REPORT_ROTATION "org.hale.Hale1.report-rotation"
+#define HALE_ACTION_REPORT_CHECK "org.hale.Hale1.report-check"
 
 /* HaleAuditActor.auth_method of the decisions. */
 #define HALE_AUTH_METHOD_ROOT "dbus+root"

@@ -63,10 +63,13 @@ hex_encode (const guint8 *bytes, gsize len)
   return out;
 }
 
+/* A DN is whatever the issuer wrote: GnuTLS passes bytes that are not
+ * UTF-8 through, and everything downstream (GVariant, JSON, label
+ * values) needs UTF-8. */
 static char *
 datum_steal_string (gnutls_datum_t *datum)
 {
-  char *s = g_strndup ((const char *)datum->data, datum->size);
+  char *s = g_utf8_make_valid ((const char *)datum->data, datum->size);
   gnutls_free (datum->data);
   datum->data = NULL;
   datum->size = 0;

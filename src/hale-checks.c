@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include "hale-checks.h"
+#include "hale-systemd.h"
 
 #include "hale-units.h"
 
@@ -181,7 +182,7 @@ struct _HaleChecks
 
   HaleMetrics *metrics;
   GDBusConnection *connection;
-  gboolean subscribe_sent;
+  HaleSystemd *systemd; /* on connection */
 
   GPtrArray *checks; /* Check, in configuration order */
   guint kick_idle;   /* runs the checks that are due */
@@ -1528,18 +1529,16 @@ unit_props_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   UnitRun *run = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret
-      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
   g_autoptr (GPtrArray) deps = g_ptr_array_new_with_free_func (g_free);
   static const char *const dep_props[] = { "Requires", "BindsTo" };
 
-  if (ret == NULL)
+  run->props = hale_systemd_get_unit_properties_finish (HALE_SYSTEMD (source), res, &error);
+  if (run->props == NULL)
     {
       g_autofree char *reason = bus_reason (run, error);
       unit_fail (run, reason);
       return;
     }
-  g_variant_get (ret, "(@a{sv})", &run->props);
 
   for (gsize i = 0; i < G_N_ELEMENTS (dep_props); i++)
     {
@@ -1562,7 +1561,7 @@ unit_props_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
   g_ptr_array_add (deps, NULL);
-  g_dbus_connection_call (G_DBUS_CONNECTION (source), SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
+  g_dbus_connection_call (run->c->owner->connection, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
                           "ListUnitsByNames", g_variant_new ("(^as)", (char **)deps->pdata),
                           G_VARIANT_TYPE ("(a(ssssssouso))"), G_DBUS_CALL_FLAGS_NONE,
                           remaining_ms (run), run->cancellable, unit_deps_cb, run);
@@ -1571,10 +1570,8 @@ unit_props_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 unit_read (UnitRun *run)
 {
-  g_dbus_connection_call (
-      run->c->owner->connection, SYSTEMD_NAME, run->c->unit_path, "org.freedesktop.DBus.Properties",
-      "GetAll", g_variant_new ("(s)", SYSTEMD_UNIT), G_VARIANT_TYPE ("(a{sv})"),
-      G_DBUS_CALL_FLAGS_NONE, remaining_ms (run), run->cancellable, unit_props_cb, run);
+  hale_systemd_get_unit_properties_async (run->c->owner->systemd, run->c->unit_path,
+                                          remaining_ms (run), run->cancellable, unit_props_cb, run);
 }
 
 static void
@@ -1612,11 +1609,9 @@ unit_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   UnitRun *run = user_data;
   Check *c = run->c;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret
-      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
-  const char *path = NULL;
+  g_autofree char *path = hale_systemd_load_unit_finish (HALE_SYSTEMD (source), res, &error);
 
-  if (ret == NULL)
+  if (path == NULL)
     {
       g_autofree char *reason = bus_reason (run, error);
       unit_fail (run, reason);
@@ -1627,34 +1622,17 @@ unit_loaded_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       unit_done (run, FALSE, 1, NULL, NULL, NULL);
       return;
     }
-  g_variant_get (ret, "(&o)", &path);
   if (c->unit_path == NULL)
     {
-      c->unit_path = g_strdup (path);
+      c->unit_path = g_steal_pointer (&path);
       /* A reference for the subscription: GDBus may still deliver a
        * signal it had queued after the unsubscription. */
       c->props_id = g_dbus_connection_signal_subscribe (
-          G_DBUS_CONNECTION (source), SYSTEMD_NAME, "org.freedesktop.DBus.Properties",
+          c->owner->connection, SYSTEMD_NAME, "org.freedesktop.DBus.Properties",
           "PropertiesChanged", c->unit_path, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
           unit_properties_changed, check_ref (c), (GDestroyNotify)check_unref);
     }
   unit_read (run);
-}
-
-static void
-subscribe_cb (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GVariant) ret
-      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
-  g_autofree char *remote = NULL;
-
-  if (ret != NULL)
-    return;
-  /* Without it the unit checks see changes only at their Interval=. */
-  remote = g_dbus_error_get_remote_error (error);
-  if (g_strcmp0 (remote, "org.freedesktop.systemd1.AlreadySubscribed") != 0)
-    g_message ("Cannot subscribe to systemd's unit signals: %s", error->message);
 }
 
 static void
@@ -1674,24 +1652,14 @@ unit_run (Check *c, gboolean event)
       unit_fail (run, "not connected to the service manager");
       return;
     }
-  if (!self->subscribe_sent)
-    {
-      self->subscribe_sent = TRUE;
-      g_dbus_connection_call (self->connection, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                              "Subscribe", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                              subscribe_cb, NULL);
-    }
+  hale_systemd_subscribe (self->systemd);
   if (c->unit_path != NULL)
     {
       unit_read (run);
       return;
     }
-  /* LoadUnit rather than GetUnit: a unit that is not loaded (stopped
-   * and collected) is still there to ask about. */
-  g_dbus_connection_call (self->connection, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit",
-                          g_variant_new ("(s)", c->unit), G_VARIANT_TYPE ("(o)"),
-                          G_DBUS_CALL_FLAGS_NONE, remaining_ms (run), run->cancellable,
-                          unit_loaded_cb, run);
+  hale_systemd_load_unit_async (self->systemd, c->unit, remaining_ms (run), run->cancellable,
+                                unit_loaded_cb, run);
 }
 
 /* ---- push --------------------------------------------------------------- */
@@ -2180,9 +2148,10 @@ hale_checks_set_connection (HaleChecks *self, GDBusConnection *connection)
       unit_unwatch (c);
       c->due = TRUE;
     }
+  g_clear_object (&self->systemd);
   g_clear_object (&self->connection);
   self->connection = connection != NULL ? g_object_ref (connection) : NULL;
-  self->subscribe_sent = FALSE;
+  self->systemd = connection != NULL ? hale_systemd_new (connection) : NULL;
   schedule_kick (self);
 }
 
@@ -2241,6 +2210,7 @@ hale_checks_dispose (GObject *object)
       check_stop (c);
     }
   g_ptr_array_set_size (self->checks, 0);
+  g_clear_object (&self->systemd);
   g_clear_object (&self->connection);
   g_clear_object (&self->metrics);
   G_OBJECT_CLASS (hale_checks_parent_class)->dispose (object);

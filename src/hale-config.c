@@ -41,9 +41,10 @@ typedef enum
   KEY_METRIC_PREFIX,  /* [a-zA-Z_][a-zA-Z0-9_]* */
   KEY_STATUS_RANGE,   /* "200-299" or "204": a HaleStatusRange */
   KEY_CERT_SELECTION, /* a boolean, or [Certificate] names split by ',' or ';' */
+  KEY_ENUM,           /* one of KeySchema.words, stored as its index (an int) */
+  KEY_NAME_LIST,      /* group names split by ',', ';' or spaces: a GStrv */
   KEY_TLS_VERSION,    /* "1.2" or "1.3": guint 12 or 13 */
   KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
-  KEY_ENUM,           /* one of KeySchema.words, stored as its index (an int) */
 } KeyType;
 
 typedef enum
@@ -66,6 +67,7 @@ typedef enum
   GROUP_SERVICE,
   GROUP_ENDPOINT,
   GROUP_CHECK,
+  GROUP_CATEGORY,
 } GroupKind;
 
 typedef struct
@@ -88,6 +90,12 @@ typedef struct
   gsize offset;
   /* KEY_ENUM: the words, NULL-terminated, in the order of the enum. */
   const char *const *words;
+  /* KEY_UINT: the largest value (0: G_MAXUINT). KEY_DURATION: the
+   * shortest (usec, 0: any): limits where a larger or smaller value would
+   * make haled work against itself (renaming files in a loop, a timer
+   * that never lets a read finish). */
+  guint64 max;
+  gint64 min_usec;
 } KeySchema;
 
 static gpointer
@@ -106,6 +114,10 @@ static gpointer
 check_new (const char *name);
 static void
 check_free (gpointer data);
+static gpointer
+category_new (const char *name);
+static void
+category_free (gpointer data);
 
 static const GroupSchema groups[] = {
   [GROUP_MONITORING] = { "Monitoring", FALSE },
@@ -118,6 +130,8 @@ static const GroupSchema groups[] = {
   [GROUP_ENDPOINT]
   = { "Endpoint", TRUE, G_STRUCT_OFFSET (HaleConfig, endpoints), endpoint_new, endpoint_free },
   [GROUP_CHECK] = { "Check", TRUE, G_STRUCT_OFFSET (HaleConfig, checks), check_new, check_free },
+  [GROUP_CATEGORY]
+  = { "Category", TRUE, G_STRUCT_OFFSET (HaleConfig, categories), category_new, category_free },
 };
 
 /* In the order of HaleCheckKind and HaleCheckFormat. */
@@ -129,16 +143,17 @@ static const char *const check_formats[] = { "auto", "ft", "health+json", "seed"
 #define SVC(f) G_STRUCT_OFFSET (HaleServiceConfig, f)
 #define EP(f) G_STRUCT_OFFSET (HaleEndpointConfig, f)
 #define CHK(f) G_STRUCT_OFFSET (HaleCheckConfig, f)
+#define CAT(f) G_STRUCT_OFFSET (HaleCategoryConfig, f)
 
 static const KeySchema keys[] = {
   { GROUP_MONITORING, "MetricsListen", KEY_LISTEN, KEY_FLAG_NONE, CFG (metrics_listen) },
   { GROUP_MONITORING, "HealthListen", KEY_LISTEN, KEY_FLAG_NONE, CFG (health_listen) },
   { GROUP_MONITORING, "AuditLog", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CFG (audit_log) },
   { GROUP_MONITORING, "AuditLogMaxSize", KEY_SIZE, KEY_FLAG_NONZERO, CFG (audit_log_max_size) },
-  { GROUP_MONITORING, "AuditLogKeep", KEY_UINT, KEY_FLAG_NONE, CFG (audit_log_keep) },
+  { GROUP_MONITORING, "AuditLogKeep", KEY_UINT, KEY_FLAG_NONE, CFG (audit_log_keep), .max = 100 },
   { GROUP_MONITORING, "CertificateRecheckInterval", KEY_DURATION, KEY_FLAG_NONZERO,
-    CFG (certificate_recheck) },
-  { GROUP_MONITORING, "BackupKeep", KEY_UINT, KEY_FLAG_NONZERO, CFG (backup_keep) },
+    CFG (certificate_recheck), .min_usec = G_USEC_PER_SEC },
+  { GROUP_MONITORING, "BackupKeep", KEY_UINT, KEY_FLAG_NONZERO, CFG (backup_keep), .max = 100 },
   { GROUP_MONITORING, "MetricsTLSCertificate", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
     CFG (metrics_tls.certificate) },
   { GROUP_MONITORING, "MetricsTLSKey", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CFG (metrics_tls.key) },
@@ -159,7 +174,8 @@ static const KeySchema keys[] = {
     CFG (metrics_basic_auth_users) },
   { GROUP_MONITORING, "HealthAuth", KEY_AUTH_SCOPE, KEY_FLAG_NONE, CFG (health_auth) },
 
-  { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval) },
+  { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval),
+    .min_usec = 100 * 1000 },
   { GROUP_NETWORK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CFG (timeout) },
   { GROUP_NETWORK, "DegradedThreshold", KEY_DURATION, KEY_FLAG_NONE, CFG (degraded_threshold) },
 
@@ -189,8 +205,15 @@ static const KeySchema keys[] = {
   { GROUP_CHECK, "TTL", KEY_DURATION, KEY_FLAG_NONZERO, CHK (ttl) },
   { GROUP_CHECK, "Severity", KEY_UINT, KEY_FLAG_NONZERO, CHK (severity) },
   { GROUP_CHECK, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, CHK (timeout) },
-  { GROUP_CHECK, "Interval", KEY_DURATION, KEY_FLAG_NONZERO, CHK (interval) },
+  { GROUP_CHECK, "Interval", KEY_DURATION, KEY_FLAG_NONZERO, CHK (interval),
+    .min_usec = 100 * 1000 },
   { GROUP_CHECK, "CAFile", KEY_PATH, KEY_FLAG_EMPTY_UNSETS, CHK (ca_file) },
+
+  /* Which names are [Check] groups is checked in check_categories(). */
+  { GROUP_CATEGORY, "Checks", KEY_NAME_LIST, KEY_FLAG_REQUIRED, CAT (checks) },
+  { GROUP_CATEGORY, "RefreshRate", KEY_DURATION, KEY_FLAG_NONZERO, CAT (refresh_rate) },
+  { GROUP_CATEGORY, "Sticky", KEY_BOOL, KEY_FLAG_NONE, CAT (sticky) },
+  { GROUP_CATEGORY, "Enabled", KEY_BOOL, KEY_FLAG_NONE, CAT (enabled) },
 };
 
 static const KeySchema *
@@ -284,14 +307,6 @@ endpoint_free (gpointer data)
   g_free (e);
 }
 
-static void
-tls_config_clear (HaleTlsConfig *tls)
-{
-  g_clear_pointer (&tls->certificate, g_free);
-  g_clear_pointer (&tls->key, g_free);
-  g_clear_pointer (&tls->client_ca, g_free);
-}
-
 static gpointer
 check_new (const char *name)
 {
@@ -315,6 +330,34 @@ check_free (gpointer data)
   g_free (c->unit);
   g_free (c->ca_file);
   g_free (c);
+}
+
+static gpointer
+category_new (const char *name)
+{
+  HaleCategoryConfig *c = g_new0 (HaleCategoryConfig, 1);
+  c->name = g_strdup (name);
+  c->checks = g_new0 (char *, 1);
+  c->refresh_rate = 60 * G_TIME_SPAN_SECOND;
+  c->enabled = TRUE;
+  return c;
+}
+
+static void
+category_free (gpointer data)
+{
+  HaleCategoryConfig *c = data;
+  g_free (c->name);
+  g_strfreev (c->checks);
+  g_free (c);
+}
+
+static void
+tls_config_clear (HaleTlsConfig *tls)
+{
+  g_clear_pointer (&tls->certificate, g_free);
+  g_clear_pointer (&tls->key, g_free);
+  g_clear_pointer (&tls->client_ca, g_free);
 }
 
 HaleConfig *
@@ -341,6 +384,7 @@ hale_config_new_default (void)
   config->services = g_ptr_array_new_with_free_func (service_free);
   config->endpoints = g_ptr_array_new_with_free_func (endpoint_free);
   config->checks = g_ptr_array_new_with_free_func (check_free);
+  config->categories = g_ptr_array_new_with_free_func (category_free);
   return config;
 }
 
@@ -371,6 +415,7 @@ hale_config_unref (HaleConfig *config)
   g_ptr_array_unref (config->services);
   g_ptr_array_unref (config->endpoints);
   g_ptr_array_unref (config->checks);
+  g_ptr_array_unref (config->categories);
   g_free (config);
 }
 
@@ -410,6 +455,20 @@ hale_config_find_check (const HaleConfig *config, const char *name)
   for (guint i = 0; i < config->checks->len; i++)
     {
       const HaleCheckConfig *c = g_ptr_array_index (config->checks, i);
+      if (g_str_equal (c->name, name))
+        return c;
+    }
+  return NULL;
+}
+
+const HaleCategoryConfig *
+hale_config_find_category (const HaleConfig *config, const char *name)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  for (guint i = 0; i < config->categories->len; i++)
+    {
+      const HaleCategoryConfig *c = g_ptr_array_index (config->categories, i);
       if (g_str_equal (c->name, name))
         return c;
     }
@@ -578,6 +637,11 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
             return g_strdup (error->message);
           if (usec == 0 && (key->flags & KEY_FLAG_NONZERO))
             return g_strdup_printf ("\"%s\" is too short: it must be longer than 0s", text);
+          if (usec < key->min_usec)
+            {
+              g_autofree char *shortest = hale_duration_format (key->min_usec);
+              return g_strdup_printf ("\"%s\" is too short: at least %s", text, shortest);
+            }
           *(gint64 *)field = usec;
           return NULL;
         }
@@ -593,6 +657,34 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
         }
       case KEY_STATUS_RANGE:
         return parse_status_range (text, field);
+      case KEY_ENUM:
+        {
+          g_autofree char *known = NULL;
+          for (int i = 0; key->words[i] != NULL; i++)
+            if (g_str_equal (text, key->words[i]))
+              {
+                *(int *)field = i;
+                return NULL;
+              }
+          known = g_strjoinv (", ", (char **)key->words);
+          return g_strdup_printf ("\"%s\" is not one of %s", text, known);
+        }
+      case KEY_NAME_LIST:
+        {
+          g_auto (GStrv) parts = g_regex_split_simple ("[,;\\s]+", text, 0, 0);
+          g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+          for (guint i = 0; parts[i] != NULL; i++)
+            if (parts[i][0] != '\0'
+                && !g_ptr_array_find_with_equal_func (names, parts[i], g_str_equal, NULL))
+              g_ptr_array_add (names, g_strdup (parts[i]));
+          if (names->len == 0)
+            return g_strdup ("names no group: write [Check] names separated by ','");
+          g_ptr_array_add (names, NULL);
+          g_strfreev (*(GStrv *)field);
+          *(GStrv *)field = (GStrv)g_ptr_array_free (g_steal_pointer (&names), FALSE);
+          return NULL;
+        }
       case KEY_TLS_VERSION:
         if (g_str_equal (text, "1.2") || g_str_equal (text, "1.3"))
           {
@@ -610,25 +702,14 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
                                 "health paths are open) or same (they take the /metrics "
                                 "credentials)",
                                 text);
-      case KEY_ENUM:
-        {
-          g_autofree char *known = NULL;
-          for (int i = 0; key->words[i] != NULL; i++)
-            if (g_str_equal (text, key->words[i]))
-              {
-                *(int *)field = i;
-                return NULL;
-              }
-          known = g_strjoinv (", ", (char **)key->words);
-          return g_strdup_printf ("\"%s\" is not one of %s", text, known);
-        }
       case KEY_UINT:
         {
           guint64 v;
           guint min = (key->flags & KEY_FLAG_NONZERO) ? 1 : 0;
-          if (!g_ascii_string_to_unsigned (text, 10, min, G_MAXUINT, &v, NULL))
-            return g_strdup_printf ("\"%s\" is not a whole number from %u to %u", text, min,
-                                    G_MAXUINT);
+          guint64 max = key->max != 0 ? key->max : G_MAXUINT;
+          if (!g_ascii_string_to_unsigned (text, 10, min, max, &v, NULL))
+            return g_strdup_printf ("\"%s\" is not a whole number from %u to %" G_GUINT64_FORMAT,
+                                    text, min, max);
           *(guint *)field = (guint)v;
           return NULL;
         }
@@ -783,7 +864,7 @@ classify_group (Loader *l, const char *file, const char *name, GroupKind *out_ki
 
   problem (l,
            "%s:%s: unknown group (known: Monitoring, Network, Metrics, Certificate NAME, "
-           "Service NAME, Endpoint NAME, Check NAME)",
+           "Service NAME, Endpoint NAME, Check NAME, Category NAME)",
            file, name);
   return FALSE;
 }
@@ -1179,12 +1260,22 @@ is_wildcard (const char *host)
   return host == NULL || g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::");
 }
 
-static gboolean
-is_loopback_name (const char *host)
+/* The listener a Listen= value ends up as in hale-http.c: "localhost"
+ * is 127.0.0.1 there, and no host is every address. */
+static char *
+listener_identity (const char *listen)
 {
-  return host != NULL
-         && (g_ascii_strcasecmp (host, "localhost") == 0 || g_str_equal (host, "127.0.0.1")
-             || g_str_equal (host, "::1"));
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+
+  if (!hale_listen_parse (listen, &host, &port, NULL))
+    return NULL;
+  if (host != NULL && g_ascii_strcasecmp (host, "localhost") == 0)
+    {
+      g_free (host);
+      host = g_strdup ("127.0.0.1");
+    }
+  return g_strdup_printf ("%s|%u", host != NULL ? host : "", port);
 }
 
 /* MetricsListen and HealthListen may name the same address (one
@@ -1213,10 +1304,15 @@ check_listen (Loader *l, HaleConfig *config)
     return; /* already reported */
   if (mport != hport || mport == 0)
     return;
-  if (mhost == hhost || (mhost != NULL && hhost != NULL && g_ascii_strcasecmp (mhost, hhost) == 0))
-    return;
-  if (!is_wildcard (mhost) && !is_wildcard (hhost)
-      && !(is_loopback_name (mhost) && is_loopback_name (hhost)))
+  {
+    g_autofree char *mid = listener_identity (config->metrics_listen);
+    g_autofree char *hid = listener_identity (config->health_listen);
+
+    /* localhost:P and 127.0.0.1:P are one listener. */
+    if (g_strcmp0 (mid, hid) == 0)
+      return;
+  }
+  if (!is_wildcard (mhost) && !is_wildcard (hhost))
     return;
 
   key = g != NULL && g_hash_table_contains (g->settings, "HealthListen") ? "HealthListen"
@@ -1225,24 +1321,6 @@ check_listen (Loader *l, HaleConfig *config)
            "%s:Monitoring:%s: HealthListen=%s and MetricsListen=%s overlap on port %u, so the "
            "second cannot bind; write the same address for both, or use another port",
            file_of (g, key), key, config->health_listen, config->metrics_listen, hport);
-}
-
-/* The listener a Listen= value ends up as in hale-http.c: "localhost"
- * is 127.0.0.1 there, and no host is every address. */
-static char *
-listener_identity (const char *listen)
-{
-  g_autofree char *host = NULL;
-  guint16 port = 0;
-
-  if (!hale_listen_parse (listen, &host, &port, NULL))
-    return NULL;
-  if (host != NULL && g_ascii_strcasecmp (host, "localhost") == 0)
-    {
-      g_free (host);
-      host = g_strdup ("127.0.0.1");
-    }
-  return g_strdup_printf ("%s|%u", host != NULL ? host : "", port);
 }
 
 static gboolean
@@ -1399,6 +1477,29 @@ resolve_checks (HaleConfig *config)
     }
 }
 
+/* Checks= names must be [Check] groups: a typo would otherwise leave a
+ * category empty and always healthy, silently. */
+static void
+check_categories (Loader *l, HaleConfig *config)
+{
+  for (guint i = 0; i < config->categories->len; i++)
+    {
+      HaleCategoryConfig *c = g_ptr_array_index (config->categories, i);
+      g_autofree char *group = g_strdup_printf ("Category %s", c->name);
+
+      for (guint j = 0; c->checks[j] != NULL; j++)
+        if (hale_config_find_check (config, c->checks[j]) == NULL)
+          {
+            g_autofree char *check_group = g_strdup_printf ("Check %s", c->checks[j]);
+            /* A [Check] that is there but broken is reported on its own. */
+            if (g_hash_table_lookup (l->by_name, check_group) == NULL)
+              problem (l, "%s:%s:Checks: there is no [Check %s]",
+                       file_of (g_hash_table_lookup (l->by_name, group), "Checks"), group,
+                       c->checks[j]);
+          }
+    }
+}
+
 HaleConfig *
 hale_config_load (const char *path, GError **error)
 {
@@ -1429,6 +1530,7 @@ hale_config_load (const char *path, GError **error)
   check_tls_and_auth (&l, config);
   check_reload_on_change (&l, config);
   resolve_checks (config);
+  check_categories (&l, config);
 
   if (l.problems->len > 0)
     {

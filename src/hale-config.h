@@ -62,14 +62,6 @@ typedef struct
   char *ca_file;                   /* CAFile=: PEM bundle for https; NULL: system CAs */
 } HaleEndpointConfig;
 
-/* TLS on one HTTP listener ([Monitoring] Metrics TLS and Health TLS keys). */
-typedef struct
-{
-  char *certificate; /* PEM, chain after the leaf; NULL: plain HTTP */
-  char *key;         /* PEM private key; set exactly when certificate is */
-  char *client_ca;   /* PEM CA bundle: clients must present a certificate it signed */
-  guint min_version; /* 12 (TLS 1.2, the default) or 13 */
-} HaleTlsConfig;
 /* The kinds of [Check NAME] (hale-checks.h): what Kind= says, or what
  * URL= / Unit= / TTL= imply. */
 typedef enum
@@ -102,6 +94,25 @@ typedef struct
   gint64 interval;        /* usec; default [Network] CheckInterval */
   char *ca_file;          /* http: CAFile=; NULL: system CAs */
 } HaleCheckConfig;
+
+/* [Category NAME]: checks grouped for reports, acks and failover
+ * (hale-aggregate.h). */
+typedef struct
+{
+  char *name;          /* "db" for [Category db] */
+  GStrv checks;        /* Checks=: [Check] names; never NULL */
+  gint64 refresh_rate; /* RefreshRate=: usec; default 60s */
+  gboolean sticky;     /* Sticky=: default false */
+  gboolean enabled;    /* Enabled=: default true; the state file may override it */
+} HaleCategoryConfig;
+/* TLS on one HTTP listener ([Monitoring] Metrics TLS and Health TLS keys). */
+typedef struct
+{
+  char *certificate; /* PEM, chain after the leaf; NULL: plain HTTP */
+  char *key;         /* PEM private key; set exactly when certificate is */
+  char *client_ca;   /* PEM CA bundle: clients must present a certificate it signed */
+  guint min_version; /* 12 (TLS 1.2, the default) or 13 */
+} HaleTlsConfig;
 
 typedef struct
 {
@@ -138,6 +149,7 @@ typedef struct
   GPtrArray *services;     /* HaleServiceConfig */
   GPtrArray *endpoints;    /* HaleEndpointConfig */
   GPtrArray *checks;       /* HaleCheckConfig */
+  GPtrArray *categories;   /* HaleCategoryConfig */
 
   /*< private >*/
   gint ref_count;
@@ -175,6 +187,8 @@ const HaleServiceConfig *
 hale_config_find_service (const HaleConfig *config, const char *name);
 const HaleCheckConfig *
 hale_config_find_check (const HaleConfig *config, const char *name);
+const HaleCategoryConfig *
+hale_config_find_category (const HaleConfig *config, const char *name);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the

@@ -10,11 +10,16 @@
 
 #include "hale-daemon.h"
 
+#include "hale-aggregate-http.h"
+#include "hale-aggregate-report.h"
+#include "hale-aggregate.h"
 #include "hale-audit.h"
 #include "hale-authority.h"
 #include "hale-cert-watch.h"
+#include "hale-checks.h"
 #include "hale-config.h"
 #include "hale-connectivity.h"
+#include "hale-dbus-checks.h"
 #include "hale-dbus-degraded.h"
 #include "hale-dbus-reload.h"
 #include "hale-dbus-rotation.h"
@@ -51,6 +56,9 @@ struct _HaleDaemon
   HaleProber *prober;
   HaleCertWatch *certs;
   HaleConnectivity *connectivity;
+  HaleChecks *checks;
+  HaleAggregate *aggregate;
+  HaleChecksFace *checks_face;
   HaleReload *reload;
   HaleAuthority *authority;
   HaleReloadFace *reload_face;
@@ -185,6 +193,9 @@ apply_config (HaleDaemon *self, HaleConfig *config, GError **error)
   hale_audit_configure (self->audit, config);
   hale_cert_watch_configure (self->certs, config);
   hale_reload_configure (self->reload, config);
+  /* Checks before the aggregate: it learns of removed checks from both. */
+  hale_checks_configure (self->checks, config);
+  hale_aggregate_configure (self->aggregate, config);
   hale_connectivity_configure (self->connectivity, config);
 
   g_clear_pointer (&self->config, hale_config_unref);
@@ -204,6 +215,7 @@ on_name_acquired (HaleDaemon *self)
   /* The service manager answers on the bus haled is on: the system
    * manager on the system bus, systemd --user on the session bus. */
   hale_reload_set_connection (self->reload, hale_dbus_get_connection (self->dbus));
+  hale_checks_set_connection (self->checks, hale_dbus_get_connection (self->dbus));
 
   hale_metric_set (self->up, NULL, 1);
   status = g_strdup_printf ("Serving: metrics on %s, health on %s, %u certificate(s)",
@@ -251,13 +263,20 @@ hale_daemon_start (HaleDaemon *self, GError **error)
    * again at once. */
   g_signal_connect_swapped (self->connectivity, "recheck-requested",
                             G_CALLBACK (hale_cert_watch_recheck), self->certs);
+  self->checks = hale_checks_new (self->metrics);
+  self->aggregate
+      = hale_aggregate_new (self->state, self->checks, self->metrics, self->audit, self->state_dir);
   self->reload = hale_reload_new (self->state, self->metrics, self->audit, self->certs,
                                   self->prober, self->state_dir);
   /* After the certificate watcher: they share the renewal counter. */
   self->rotation = hale_rotation_new (self->metrics, self->audit);
   self->authority = hale_authority_new (self->user ? HALE_AUTHORITY_USER : HALE_AUTHORITY_SYSTEM);
   self->http = hale_http_new (self->report, self->metrics);
+  hale_aggregate_http_register (self->aggregate, self->http);
+  hale_aggregate_report_install (self->aggregate, self->report);
   self->dbus = hale_dbus_new (self->state, self->report);
+  self->checks_face = hale_checks_face_new (self->aggregate, self->authority, self->audit,
+                                            hale_dbus_get_health_skeleton (self->dbus));
   self->reload_face = hale_reload_face_new (self->reload, self->authority, self->audit);
   hale_dbus_add_interface (self->dbus, hale_reload_face_get_skeleton (self->reload_face));
   self->rotation_face = hale_rotation_face_new (self->rotation, self->authority, self->audit);
@@ -312,14 +331,18 @@ hale_daemon_reload (HaleDaemon *self, GError **error)
 
       hale_metric_set (self->config_reload_ok, NULL, 0);
       audit_config_event (self, FALSE, message, local_error->message);
-      hale_notify_ready ("Serving (the last reload was rejected; see the journal)");
+      /* READY=1 is the answer to RELOADING=1, but never before the
+       * first one: that one means the bus name is ours. */
+      if (self->ready)
+        hale_notify_ready ("Serving (the last reload was rejected; see the journal)");
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
 
   config_loaded (self);
   audit_config_event (self, TRUE, "configuration reloaded", NULL);
-  hale_notify_ready ("Serving");
+  if (self->ready)
+    hale_notify_ready ("Serving");
   return TRUE;
 }
 
@@ -343,12 +366,17 @@ hale_daemon_dispose (GObject *object)
   /* Faces first, so nothing reads a source that is going away. */
   g_clear_object (&self->dbus);
   g_clear_object (&self->reload_face);
+  g_clear_object (&self->checks_face);
   g_clear_object (&self->rotation_face);
   g_clear_object (&self->http);
   g_clear_object (&self->authority);
   g_clear_object (&self->reload);
   g_clear_object (&self->rotation);
   g_clear_object (&self->connectivity);
+  if (self->aggregate != NULL)
+    hale_aggregate_flush (self->aggregate);
+  g_clear_object (&self->aggregate);
+  g_clear_object (&self->checks);
   g_clear_object (&self->certs);
   g_clear_object (&self->prober);
   g_clear_object (&self->audit);

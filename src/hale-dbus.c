@@ -465,6 +465,13 @@ hale_dbus_add_interface (HaleDbus *self, GDBusInterfaceSkeleton *iface)
     g_warning ("%s", error->message);
 }
 
+GDBusInterfaceSkeleton *
+hale_dbus_get_health_skeleton (HaleDbus *self)
+{
+  g_return_val_if_fail (HALE_IS_DBUS (self), NULL);
+  return G_DBUS_INTERFACE_SKELETON (self->health);
+}
+
 GDBusConnection *
 hale_dbus_get_connection (HaleDbus *self)
 {

@@ -29,6 +29,10 @@ void hale_dbus_start (HaleDbus *self, GBusType bus_type);
  * now if connected, else at start. */
 void hale_dbus_add_interface (HaleDbus *self, GDBusInterfaceSkeleton *iface);
 
+/* The Health interface's skeleton (a HaleDBusHealth), for modules that
+ * answer some of its methods (hale-dbus-checks). Transfer none. */
+GDBusInterfaceSkeleton *hale_dbus_get_health_skeleton (HaleDbus *self);
+
 /* NULL before hale_dbus_start() connected. Transfer none. */
 GDBusConnection *hale_dbus_get_connection (HaleDbus *self);
 

@@ -108,7 +108,23 @@ struct _HaleHttp
   HaleHttpAuth *auth;
   gboolean health_auth; /* HealthAuth=same */
   HaleMetricFamily *auth_failures;
+  GHashTable *routes; /* path -> ExtraRoute: hale_http_add_route() */
 };
+
+typedef struct
+{
+  HaleHttpHandler handler;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} ExtraRoute;
+
+static void
+extra_route_free (ExtraRoute *route)
+{
+  if (route->destroy != NULL)
+    route->destroy (route->user_data);
+  g_free (route);
+}
 
 G_DEFINE_TYPE (HaleHttp, hale_http, G_TYPE_OBJECT)
 
@@ -194,8 +210,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Listener, listener_free)
 
 /* Requests */
 
-static void
-set_json_error (SoupServerMessage *msg, guint status, const char *error, const char *message)
+void
+hale_http_set_json_error (SoupServerMessage *msg, guint status, const char *error,
+                          const char *message)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonGenerator) generator = json_generator_new ();
@@ -323,6 +340,7 @@ typedef enum
   ROUTE_LANDING,
   ROUTE_METRICS,
   ROUTE_HEALTH,
+  ROUTE_EXTRA,
 } Route;
 
 static Route
@@ -343,6 +361,8 @@ route_for (Listener *listener, const char *path, HaleReportSection *out_section)
     return ROUTE_LANDING;
   if ((listener->roles & ROLE_METRICS) && g_str_equal (path, "/metrics"))
     return ROUTE_METRICS;
+  if ((listener->roles & ROLE_HEALTH) && g_hash_table_contains (listener->http->routes, path))
+    return ROUTE_EXTRA;
   if (listener->roles & ROLE_HEALTH)
     for (gsize i = 0; i < G_N_ELEMENTS (health_paths); i++)
       if (g_str_equal (path, health_paths[i].path))
@@ -356,12 +376,39 @@ route_for (Listener *listener, const char *path, HaleReportSection *out_section)
 /* For HEAD libsoup sends the headers, Content-Length included, and
  * leaves the body out. */
 static void
-serve_route (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSection section)
+serve_route (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSection section,
+             const char *path, GHashTable *query)
 {
   if (route == ROUTE_METRICS)
     serve_metrics (self, msg);
+  else if (route == ROUTE_EXTRA)
+    {
+      ExtraRoute *extra = g_hash_table_lookup (self->routes, path);
+      /* Gone if hale_http_add_route() replaced nothing; a path is never
+       * removed, so this is only defence. */
+      if (extra != NULL)
+        extra->handler (msg, path, query, extra->user_data);
+    }
   else
     serve_report (self, msg, section);
+}
+
+/* libsoup frees the query when the handler returns: a request that
+ * waits for its credentials keeps a copy. */
+static GHashTable *
+query_copy (GHashTable *query)
+{
+  GHashTable *copy;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (query == NULL)
+    return NULL;
+  copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&iter, query);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy, g_strdup (key), g_strdup (value));
+  return copy;
 }
 
 /* A request waiting for its credentials to be checked. */
@@ -371,6 +418,8 @@ typedef struct
   SoupServerMessage *msg;
   Route route;
   HaleReportSection section;
+  char *path;            /* ROUTE_EXTRA */
+  GHashTable *query;     /* ROUTE_EXTRA: a copy, or NULL */
   gboolean disconnected; /* the client went away: nothing to unpause */
 } PendingAuth;
 
@@ -395,12 +444,12 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
   switch (outcome)
     {
       case HALE_HTTP_AUTH_OK:
-        serve_route (self, msg, pending->route, pending->section);
+        serve_route (self, msg, pending->route, pending->section, pending->path, pending->query);
         break;
       case HALE_HTTP_AUTH_BUSY:
         soup_message_headers_replace (headers, "Retry-After", "1");
-        set_json_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
-                        "too many credential checks at once; try again");
+        hale_http_set_json_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
+                                  "too many credential checks at once; try again");
         break;
       case HALE_HTTP_AUTH_MISSING:
       case HALE_HTTP_AUTH_DENIED:
@@ -410,18 +459,22 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
         hale_metric_inc (self->auth_failures, face, 1);
         soup_message_headers_replace (headers, "WWW-Authenticate",
                                       hale_http_auth_get_challenge (auth));
-        set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized", "authentication required");
+        hale_http_set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                                  "authentication required");
         break;
     }
   if (!pending->disconnected)
     soup_server_message_unpause (msg);
   g_object_unref (pending->msg);
   g_object_unref (pending->http);
+  g_free (pending->path);
+  g_clear_pointer (&pending->query, g_hash_table_unref);
   g_free (pending);
 }
 
 static void
-authenticate (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSection section)
+authenticate (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSection section,
+              const char *path, GHashTable *query)
 {
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   PendingAuth *pending = g_new0 (PendingAuth, 1);
@@ -430,6 +483,8 @@ authenticate (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSec
   pending->msg = g_object_ref (msg);
   pending->route = route;
   pending->section = section;
+  pending->path = g_strdup (path);
+  pending->query = query_copy (query);
   g_signal_connect (msg, "disconnected", G_CALLBACK (pending_disconnected_cb), pending);
   soup_server_message_pause (msg);
   hale_http_auth_check_async (self->auth, soup_message_headers_get_one (request, "Authorization"),
@@ -438,7 +493,7 @@ authenticate (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSec
 
 /* One handler for every path: routing depends on the listener's roles,
  * which a reload may change without re-opening the socket. The query
- * string is ignored. */
+ * string is ignored, except by hale_http_add_route() handlers. */
 static void
 handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                 gpointer user_data)
@@ -454,7 +509,7 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
        * UTF-8, and the answer is JSON. */
       g_autofree char *clean = g_utf8_make_valid (path, -1);
       g_autofree char *message = g_strdup_printf ("no such path: %s", clean);
-      set_json_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", message);
+      hale_http_set_json_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", message);
       return;
     }
 
@@ -468,11 +523,11 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
     {
       if (hale_http_auth_is_enabled (self->auth))
         {
-          authenticate (self, msg, route, section);
+          authenticate (self, msg, route, section, path, query);
           return;
         }
     }
-  serve_route (self, msg, route, section);
+  serve_route (self, msg, route, section, path, query);
 }
 
 /* Runs when the request headers are in, before any body is read: a
@@ -499,15 +554,15 @@ handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
       g_autofree char *message
           = g_strdup_printf ("method %s is not allowed on %s; use GET or HEAD", method, clean);
       soup_message_headers_replace (response, "Allow", "GET, HEAD");
-      set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message);
+      hale_http_set_json_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message);
       return;
     }
   if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_NONE
       && soup_message_headers_get_content_length (headers) != 0)
     {
       soup_message_headers_replace (response, "Connection", "close");
-      set_json_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
-                      "GET and HEAD requests to haled carry no body");
+      hale_http_set_json_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
+                                "GET and HEAD requests to haled carry no body");
     }
 }
 
@@ -709,15 +764,8 @@ resolve_listen (const char *key_name, const char *text, GError **error)
   else
     address = g_inet_address_new_from_string (literal);
 
-  if (address == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "%s=%s: “%s” is not an IP address; use a literal address (127.0.0.1, "
-                   "[::1]), localhost, or nothing for all addresses (:%u); haled does not "
-                   "look names up",
-                   key_name, text, literal, port);
-      return NULL;
-    }
+  /* hale_listen_parse() lets only IP literals and localhost through. */
+  g_return_val_if_fail (address != NULL, NULL);
   return g_inet_socket_address_new (address, port);
 }
 
@@ -1338,6 +1386,7 @@ hale_http_finalize (GObject *object)
     listener_free (g_ptr_array_index (self->listeners, i));
   g_ptr_array_unref (self->listeners);
   g_clear_object (&self->auth);
+  g_hash_table_unref (self->routes);
   g_clear_object (&self->report);
   g_clear_object (&self->metrics);
   G_OBJECT_CLASS (hale_http_parent_class)->finalize (object);
@@ -1357,6 +1406,25 @@ hale_http_init (HaleHttp *self)
   /* No free function: hale_http_configure() moves listeners between
    * arrays and frees only those that went away. */
   self->listeners = g_ptr_array_new ();
+  self->routes
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)extra_route_free);
+}
+
+void
+hale_http_add_route (HaleHttp *self, const char *path, HaleHttpHandler handler, gpointer user_data,
+                     GDestroyNotify destroy)
+{
+  ExtraRoute *route;
+
+  g_return_if_fail (HALE_IS_HTTP (self));
+  g_return_if_fail (path != NULL && path[0] == '/');
+  g_return_if_fail (handler != NULL);
+
+  route = g_new0 (ExtraRoute, 1);
+  route->handler = handler;
+  route->user_data = user_data;
+  route->destroy = destroy;
+  g_hash_table_replace (self->routes, g_strdup (path), route);
 }
 
 HaleHttp *

@@ -17,8 +17,14 @@ hale_log_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fiel
 {
   GLogField with_id[MAX_FIELDS];
   gsize n = MIN (n_fields, MAX_FIELDS - 1);
+  const char *domain = NULL;
 
-  if (g_log_writer_default_would_drop (log_level, G_LOG_DOMAIN))
+  /* The record's own domain (GLib-GIO, hale, ...), so that
+   * G_MESSAGES_DEBUG names the domains it means. */
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
+      domain = fields[i].value;
+  if (g_log_writer_default_would_drop (log_level, domain))
     return G_LOG_WRITER_HANDLED;
 
   if (!g_log_writer_is_journald (fileno (stderr)))

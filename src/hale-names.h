@@ -20,6 +20,10 @@
 #define HALE_DBUS_ERROR_BUSY HALE_DBUS_ERROR_PREFIX "Busy"
 #define HALE_DBUS_ERROR_UNKNOWN_SERVICE HALE_DBUS_ERROR_PREFIX "UnknownService"
 #define HALE_DBUS_ERROR_NOT_CONNECTED HALE_DBUS_ERROR_PREFIX "NotConnected"
+#define HALE_DBUS_ERROR_UNKNOWN_CHECK HALE_DBUS_ERROR_PREFIX "UnknownCheck"
+#define HALE_DBUS_ERROR_UNKNOWN_CATEGORY HALE_DBUS_ERROR_PREFIX "UnknownCategory"
+#define HALE_DBUS_ERROR_NOT_PUSH HALE_DBUS_ERROR_PREFIX "NotPushCheck"
+#define HALE_DBUS_ERROR_RATE_LIMITED HALE_DBUS_ERROR_PREFIX "RateLimited"
 
 /* Files */
 #define HALE_CONFIG_BASENAME "hale.conf"
@@ -34,6 +38,8 @@
 #define HALE_CHECK_PREFIX_SERVICE "service:"
 #define HALE_CHECK_PREFIX_ENDPOINT "endpoint:"
 #define HALE_CHECK_CONNECTIVITY "connectivity"
+#define HALE_CHECK_PREFIX_CHECK "check:"       /* [Check NAME], by hale-aggregate */
+#define HALE_CHECK_PREFIX_CATEGORY "category:" /* a disabled [Category NAME] */
 
 /* Journal fields (audit events and structured log lines) */
 #define HALE_FIELD_EVENT "HALE_EVENT"

@@ -25,6 +25,10 @@ typedef struct
   guint http_status;
   guint64 generation;
   gint64 second;
+  /* hale_report_set_renderer(): another module's, uncached */
+  HaleReportRenderer renderer;
+  gpointer renderer_data;
+  GDestroyNotify renderer_destroy;
 } SectionCache;
 
 struct _HaleReport
@@ -491,6 +495,14 @@ hale_report_get_json (HaleReport *self, HaleReportSection section, guint *out_ht
   g_return_val_if_fail ((guint)section < N_SECTIONS, NULL);
 
   cache = &self->cache[section];
+  if (cache->renderer != NULL)
+    {
+      guint status = 200;
+      GBytes *bytes = cache->renderer (cache->renderer_data, &status);
+      if (out_http_status != NULL)
+        *out_http_status = status;
+      return bytes;
+    }
   generation = hale_state_get_generation (self->state);
   now_seconds = g_get_real_time () / G_USEC_PER_SEC;
 
@@ -513,7 +525,11 @@ hale_report_finalize (GObject *object)
   HaleReport *self = HALE_REPORT (object);
 
   for (guint i = 0; i < N_SECTIONS; i++)
-    g_clear_pointer (&self->cache[i].bytes, g_bytes_unref);
+    {
+      g_clear_pointer (&self->cache[i].bytes, g_bytes_unref);
+      if (self->cache[i].renderer_destroy != NULL)
+        self->cache[i].renderer_destroy (self->cache[i].renderer_data);
+    }
   g_clear_object (&self->state);
   G_OBJECT_CLASS (hale_report_parent_class)->finalize (object);
 }
@@ -529,6 +545,24 @@ hale_report_class_init (HaleReportClass *klass)
 static void
 hale_report_init (HaleReport *self)
 {
+}
+
+void
+hale_report_set_renderer (HaleReport *self, HaleReportSection section, HaleReportRenderer renderer,
+                          gpointer user_data, GDestroyNotify destroy)
+{
+  SectionCache *cache;
+
+  g_return_if_fail (HALE_IS_REPORT (self));
+  g_return_if_fail ((guint)section < N_SECTIONS);
+
+  cache = &self->cache[section];
+  if (cache->renderer_destroy != NULL)
+    cache->renderer_destroy (cache->renderer_data);
+  g_clear_pointer (&cache->bytes, g_bytes_unref);
+  cache->renderer = renderer;
+  cache->renderer_data = user_data;
+  cache->renderer_destroy = destroy;
 }
 
 HaleReport *

@@ -28,4 +28,13 @@ HaleReport *hale_report_new (HaleState *state);
 GBytes *hale_report_get_json (HaleReport *self, HaleReportSection section,
                               guint *out_http_status);
 
+/* Another module renders @section (hale-aggregate: /health/services
+ * with its checks and categories), so GetReport() and GET answer the
+ * same bytes. The renderer answers from memory; it is called per
+ * request, uncached. @destroy frees @user_data with the report. */
+typedef GBytes *(*HaleReportRenderer) (gpointer user_data, guint *out_http_status);
+void hale_report_set_renderer (HaleReport *self, HaleReportSection section,
+                               HaleReportRenderer renderer, gpointer user_data,
+                               GDestroyNotify destroy);
+
 G_END_DECLS

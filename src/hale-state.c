@@ -120,14 +120,17 @@ hale_check_result_unref (HaleCheckResult *result)
 static gboolean
 check_result_same (const HaleCheckResult *a, const HaleCheckResult *b)
 {
-  return a->status == b->status && g_str_equal (a->message, b->message)
-         && g_variant_equal (a->details, b->details);
+  return a->status == b->status && a->acknowledged == b->acknowledged
+         && g_str_equal (a->message, b->message) && g_variant_equal (a->details, b->details);
 }
 
 /* @delta is +1 when @result enters the table, -1 when it leaves. */
 static void
 count_result (HaleState *self, const HaleCheckResult *result, int delta)
 {
+  /* Known to an operator: shown, but no longer the host's problem. */
+  if (result->acknowledged)
+    return;
   switch (result->status)
     {
       case HALE_CHECK_CRITICAL:

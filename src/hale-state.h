@@ -38,6 +38,10 @@ typedef struct
   GVariant *details; /* a{sv}, never NULL; floating refs are sunk */
   gint64 checked_at; /* g_get_real_time() of the check */
   gint64 duration;   /* usec the check took */
+  /* An operator knows of this failure (hale-aggregate): it stays in the
+   * report but does not count towards the overall status. Set it before
+   * hale_state_set_check(); FALSE from hale_check_result_new(). */
+  gboolean acknowledged;
 } HaleCheckResult;
 
 /* Takes ownership of nothing; copies @name and @message, refs @details
@@ -69,7 +73,7 @@ HaleCheckResult *hale_state_get_check (HaleState *self, const char *name);
 GPtrArray *hale_state_list_checks (HaleState *self, const char *prefix);
 
 /* Critical anywhere: unhealthy; warning anywhere or degraded mode:
- * degraded; otherwise healthy. */
+ * degraded; otherwise healthy. Acknowledged results do not count. */
 HaleStatus hale_state_get_status (HaleState *self);
 
 /* Degraded mode is decided by the connectivity source, shown by all. */

@@ -19,6 +19,7 @@
 #define SYSTEMD_PATH "/org/freedesktop/systemd1"
 #define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SYSTEMD_JOB "org.freedesktop.systemd1.Job"
+#define SYSTEMD_UNIT "org.freedesktop.systemd1.Unit"
 /* Enough for every job that can finish between one reply being sent
  * and being handled; others' jobs beyond that are dropped first. */
 #define MAX_EARLY_JOBS 64
@@ -335,17 +336,21 @@ subscribe_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (ret != NULL)
     return;
-  /* Without it systemd may not send JobRemoved; every reload would then
-   * end in its timeout, which says what went wrong. AlreadySubscribed
+  /* Without it systemd may not send JobRemoved, nor units'
+   * PropertiesChanged: every reload would then end in its timeout, which
+   * says what went wrong, and unit checks see changes only at their
+   * Interval=. AlreadySubscribed
    * (another user of this connection subscribed) is as good. */
   remote = g_dbus_error_get_remote_error (error);
   if (g_strcmp0 (remote, "org.freedesktop.systemd1.AlreadySubscribed") != 0)
-    g_warning ("Cannot subscribe to systemd's job signals: %s", error->message);
+    g_warning ("Cannot subscribe to systemd's signals: %s", error->message);
 }
 
-static void
-ensure_subscribed (HaleSystemd *self)
+void
+hale_systemd_subscribe (HaleSystemd *self)
 {
+  g_return_if_fail (HALE_IS_SYSTEMD (self));
+
   if (self->subscribe_sent)
     return;
   self->subscribe_sent = TRUE;
@@ -405,7 +410,7 @@ hale_systemd_reload_unit_async (HaleSystemd *self, const char *unit, gint64 time
   if (g_cancellable_is_cancelled (call->cancellable))
     return; /* cancelled already: cancelled_cb ends it */
 
-  ensure_subscribed (self);
+  hale_systemd_subscribe (self);
   self->n_waiting++;
   /* The reply has a little longer than the whole: our own timer says
    * "timeout", and a late reply still names the job to cancel. */
@@ -421,6 +426,73 @@ hale_systemd_reload_unit_finish (HaleSystemd *self, GAsyncResult *result, GError
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* A call's reply: its one value, as the task's. */
+static void
+call_reply_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  g_autoptr (GVariant) ret
+      = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &error);
+
+  if (ret == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_variant_get_child_value (ret, 0),
+                           (GDestroyNotify)g_variant_unref);
+}
+
+void
+hale_systemd_load_unit_async (HaleSystemd *self, const char *unit, int timeout_ms,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (HALE_IS_SYSTEMD (self));
+  g_return_if_fail (unit != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hale_systemd_load_unit_async);
+  g_dbus_connection_call (self->connection, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit",
+                          g_variant_new ("(s)", unit), G_VARIANT_TYPE ("(o)"),
+                          G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable, call_reply_cb, task);
+}
+
+char *
+hale_systemd_load_unit_finish (HaleSystemd *self, GAsyncResult *result, GError **error)
+{
+  g_autoptr (GVariant) path = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  path = g_task_propagate_pointer (G_TASK (result), error);
+  return path != NULL ? g_variant_dup_string (path, NULL) : NULL;
+}
+
+void
+hale_systemd_get_unit_properties_async (HaleSystemd *self, const char *path, int timeout_ms,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (HALE_IS_SYSTEMD (self));
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, hale_systemd_get_unit_properties_async);
+  g_dbus_connection_call (self->connection, SYSTEMD_NAME, path, "org.freedesktop.DBus.Properties",
+                          "GetAll", g_variant_new ("(s)", SYSTEMD_UNIT), G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NONE, timeout_ms, cancellable, call_reply_cb, task);
+}
+
+GVariant *
+hale_systemd_get_unit_properties_finish (HaleSystemd *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 GDBusConnection *

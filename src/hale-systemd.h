@@ -54,4 +54,31 @@ hale_systemd_reload_unit_async (HaleSystemd *self, const char *unit, gint64 time
 gboolean
 hale_systemd_reload_unit_finish (HaleSystemd *self, GAsyncResult *result, GError **error);
 
+/* Asks systemd to send its signals to this connection (Subscribe),
+ * once: the ends of jobs, units' PropertiesChanged. A failure is
+ * logged; AlreadySubscribed (another user of the connection) is as
+ * good. */
+void
+hale_systemd_subscribe (HaleSystemd *self);
+
+/* LoadUnit(@unit): the unit's object path, also for a unit that is not
+ * loaded (stopped and collected). Errors are those of the bus call
+ * (G_IO_ERROR_TIMED_OUT after @timeout_ms, remote errors such as
+ * org.freedesktop.systemd1.NoSuchUnit as GDBus maps them). */
+void
+hale_systemd_load_unit_async (HaleSystemd *self, const char *unit, int timeout_ms,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+char *
+hale_systemd_load_unit_finish (HaleSystemd *self, GAsyncResult *result, GError **error);
+
+/* The org.freedesktop.systemd1.Unit properties of the unit at @path,
+ * an a{sv}. Errors as hale_systemd_load_unit_async(). */
+void
+hale_systemd_get_unit_properties_async (HaleSystemd *self, const char *path, int timeout_ms,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data);
+GVariant *
+hale_systemd_get_unit_properties_finish (HaleSystemd *self, GAsyncResult *result, GError **error);
+
 G_END_DECLS

@@ -25,6 +25,16 @@ halectl_endpoints (const HalectlOptions *options, int argc, char **argv);
 int
 halectl_reload (const HalectlOptions *options, int argc, char **argv);
 int
+halectl_checks (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_categories (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_ack (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_unack (const HalectlOptions *options, int argc, char **argv);
+int
+halectl_report (const HalectlOptions *options, int argc, char **argv);
+int
 halectl_record (const HalectlOptions *options, int argc, char **argv);
 int
 halectl_complete (const HalectlOptions *options, int argc, char **argv);

@@ -34,6 +34,21 @@ static const HalectlCommand commands[] = {
     N_ ("Reload every service (or one) through systemd and\n"
         "show each result as it comes"),
     halectl_reload },
+  { "checks", NULL, N_ ("Show every aggregated check ([Check NAME]) and its\nacknowledgement"),
+    halectl_checks },
+  /* TRANSLATORS: the arguments of `halectl categories` */
+  { "categories", N_ ("[enable|disable CATEGORY]"),
+    N_ ("Show the categories of checks, or enable or disable one\n(a failover, or after a sticky "
+        "category tripped)"),
+    halectl_categories },
+  /* TRANSLATORS: the arguments of `halectl ack` */
+  { "ack", N_ ("CHECK MESSAGE"),
+    N_ ("Acknowledge a check's failure: shown, but no longer\ncounted against the host"),
+    halectl_ack },
+  { "unack", N_ ("CHECK"), N_ ("Remove a check's acknowledgement"), halectl_unack },
+  /* TRANSLATORS: the arguments of `halectl report`; pass, warn, fail are literal */
+  { "report", N_ ("NAME --status pass|warn|fail [--message TEXT]"),
+    N_ ("Report the result of a push check (from a cron job\nor a hook)"), halectl_report },
   /* TRANSLATORS: KIND and OPTION… are the arguments of `halectl record` */
   { "record", N_ ("KIND [OPTION…]"),
     N_ ("Report for the rotation agent (a certbot hook): renewal,\n"

@@ -114,8 +114,16 @@ main (int argc, char **argv)
   HaleDaemonOptions options = { 0 };
   Haled haled = { 0 };
 
+  /* haled's locale (LANG, LANGUAGE of its environment: the system's
+   * /etc/locale.conf under systemd) translates --help and the HTML
+   * health view. Numbers stay C: they go into messages, audit records
+   * and reports that scripts parse, "1.5 s" never "1,5 s". */
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  setlocale (LC_NUMERIC, "C");
+  /* HALE_LOCALEDIR: a build tree's catalogs, for its tests (as halectl).
+   * Whoever sets haled's environment already decides what it runs. */
+  bindtextdomain (GETTEXT_PACKAGE,
+                  g_getenv ("HALE_LOCALEDIR") != NULL ? g_getenv ("HALE_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("haled");

@@ -37,25 +37,6 @@ struct _HaleTestSystemd
 static gboolean journald_made_dir;
 static GSubprocess *journald;
 
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-gboolean
-hale_test_wait_for (gboolean *flag, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-  /* Wakes the loop now and then, so the deadline is seen. */
-  guint tick = g_timeout_add (20, tick_cb, NULL);
-
-  while (!*flag && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  return *flag;
-}
-
 void
 hale_test_skip_or_fail (const char *what, const GError *error)
 {
@@ -472,4 +453,19 @@ hale_test_journald_stop (void)
       stop_process (journald, 3000);
     }
   g_clear_object (&journald);
+}
+
+gboolean
+hale_test_systemd_start_with (HaleTestSystemd *ts, const HaleTestUnit *units, gsize n_units,
+                              GError **error)
+{
+  for (gsize i = 0; i < n_units; i++)
+    if (!hale_test_systemd_add_unit (ts, units[i].name, units[i].contents, error))
+      return FALSE;
+  if (!hale_test_systemd_start (ts, error))
+    return FALSE;
+  for (gsize i = 0; i < n_units; i++)
+    if (!units[i].stopped && !hale_test_systemd_start_unit (ts, units[i].name, error))
+      return FALSE;
+  return TRUE;
 }

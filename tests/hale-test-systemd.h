@@ -10,6 +10,8 @@
 
 #include <gio/gio.h>
 
+#include "hale-test-util.h"
+
 G_BEGIN_DECLS
 
 typedef struct _HaleTestSystemd HaleTestSystemd;
@@ -59,8 +61,16 @@ hale_test_journald_stop (void);
 void
 hale_test_skip_or_fail (const char *what, const GError *error);
 
-/* Iterates the default context until *@flag or @timeout_ms passed. */
+typedef struct
+{
+  const char *name;
+  const char *contents;
+  gboolean stopped; /* left stopped, not started */
+} HaleTestUnit;
+
+/* Writes @units, starts systemd and then each unit not marked stopped. */
 gboolean
-hale_test_wait_for (gboolean *flag, guint timeout_ms);
+hale_test_systemd_start_with (HaleTestSystemd *ts, const HaleTestUnit *units, gsize n_units,
+                              GError **error);
 
 G_END_DECLS

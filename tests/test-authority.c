@@ -11,11 +11,10 @@
 
 #include "hale-authority.h"
 #include "hale-names.h"
+#include "hale-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,18 +54,6 @@ static gboolean
 running_as_root (void)
 {
   return geteuid () == 0;
-}
-
-static void
-wait_for (gboolean *flag)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_USEC;
-
-  while (!*flag)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
 }
 
 static void
@@ -115,59 +102,19 @@ on_method_call (GDBusConnection *connection, const char *sender, const char *pat
 
 static const GDBusInterfaceVTable vtable = { on_method_call, NULL, NULL, { 0 } };
 
-/* If a failed assertion aborts the test, its bus and polkit go too. */
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static GSubprocessLauncher *
-launcher_new (GSubprocessFlags flags)
-{
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  return launcher;
-}
-
 static void
 start_bus (Fixture *f)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *config_path = g_build_filename (f->tmpdir, "bus.conf", NULL);
-  g_autofree char *config = NULL;
-  g_autoptr (GDataInputStream) out = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autofree char *line = NULL;
-
   /* Any uid may connect and talk: the tests call as root and as nobody. */
-  config = g_strdup_printf (
-      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-      "<busconfig>\n"
-      "  <listen>unix:path=%s/bus</listen>\n"
-      "  <auth>EXTERNAL</auth>\n"
-      "  <policy context=\"default\">\n"
-      "    <allow user=\"*\"/>\n"
-      "    <allow own=\"*\"/>\n"
-      "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-      "    <allow eavesdrop=\"true\"/>\n"
-      "  </policy>\n"
-      "</busconfig>\n",
-      f->tmpdir);
-  g_assert_true (g_file_set_contents (config_path, config, -1, &error));
-  g_assert_no_error (error);
-
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  f->bus = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", "--nofork",
-                                        "--print-address=1", "--config-file", config_path, NULL);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->bus));
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  f->address = g_strdup (g_strstrip (line));
+  f->address
+      = hale_test_dbus_daemon_start (f->tmpdir,
+                                     "  <policy context=\"default\">\n"
+                                     "    <allow user=\"*\"/>\n"
+                                     "    <allow own=\"*\"/>\n"
+                                     "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                                     "    <allow eavesdrop=\"true\"/>\n"
+                                     "  </policy>",
+                                     &f->bus);
 }
 
 static gboolean
@@ -226,7 +173,7 @@ start_polkit (Fixture *f)
       return FALSE;
     }
 
-  launcher = launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  launcher = hale_test_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", f->address, TRUE);
   f->polkit = g_subprocess_launcher_spawn (launcher, &error, python (), "-m", "dbusmock",
                                            "--template", "polkitd", NULL);
@@ -303,20 +250,8 @@ fixture_set_up_user (Fixture *f, gconstpointer data)
 }
 
 static void
-stop (GSubprocess *p)
-{
-  if (p == NULL)
-    return;
-  g_subprocess_send_signal (p, SIGTERM);
-  g_subprocess_wait (p, NULL, NULL);
-}
-
-static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
   g_clear_object (&f->authority);
   g_clear_object (&f->audit);
   g_clear_object (&f->metrics);
@@ -326,45 +261,21 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   if (f->conn)
     g_dbus_connection_close_sync (f->conn, NULL, NULL);
   g_clear_object (&f->conn);
-  stop (f->polkit);
+  hale_test_stop (f->polkit);
   g_clear_object (&f->polkit);
-  stop (f->bus);
+  hale_test_stop (f->bus);
   g_clear_object (&f->bus);
   /* Let the authority's closed connections finish in their thread. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
 
-  dir = g_dir_open (f->tmpdir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (f->tmpdir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (f->tmpdir);
+  hale_test_remove_tree (f->tmpdir);
   g_free (f->tmpdir);
   g_free (f->address);
   g_free (f->audit_path);
   g_clear_error (&f->error);
   g_clear_pointer (&f->caller, hale_authority_caller_free);
   g_unsetenv ("DBUS_SYSTEM_BUS_ADDRESS");
-}
-
-typedef struct
-{
-  gboolean done;
-  char *out;
-  char *err;
-} Communicated;
-
-static void
-on_communicated (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  Communicated *c = user_data;
-  g_autoptr (GError) error = NULL;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), res, &c->out, &c->err, &error);
-  g_assert_no_error (error);
-  c->done = TRUE;
 }
 
 /* Calls Do(@action) with busctl, as @uid (through setpriv) or as
@@ -376,7 +287,6 @@ call_as (Fixture *f, gint64 uid, const char *action, char **out, char **err, gin
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GSubprocess) p = NULL;
   g_autoptr (GError) error = NULL;
-  Communicated c = { 0 };
 
   if (uid >= 0)
     {
@@ -404,12 +314,7 @@ call_as (Fixture *f, gint64 uid, const char *action, char **out, char **err, gin
   g_assert_no_error (error);
   /* setpriv execs busctl: the pid the bus sees is this one. */
   *out_pid = g_ascii_strtoll (g_subprocess_get_identifier (p), NULL, 10);
-  g_subprocess_communicate_utf8_async (p, NULL, NULL, on_communicated, &c);
-  wait_for (&c.done);
-  g_subprocess_wait (p, NULL, NULL);
-  *out = c.out;
-  *err = c.err;
-  return g_subprocess_get_exit_status (p);
+  return hale_test_communicate (p, out, err);
 }
 
 /* The last line of the JSON audit file, parsed. */

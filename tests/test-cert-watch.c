@@ -6,6 +6,7 @@
 #include "hale-names.h"
 #include "hale-report.h"
 #include "hale-test-cert.h"
+#include "hale-test-util.h"
 
 #include <json-glib/json-glib.h>
 
@@ -47,36 +48,6 @@ flag_cb (gpointer data)
 {
   *(gboolean *)data = TRUE;
   return G_SOURCE_REMOVE;
-}
-
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-rm_rf (const char *path)
-{
-  GDir *dir;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && (dir = g_dir_open (path, 0, NULL)) != NULL)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_dir_close (dir);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 static char *
@@ -303,7 +274,7 @@ fixture_teardown (Fixture *fx, gconstpointer data)
     drop_watch (&fx->watch);
   g_clear_object (&fx->state);
   g_clear_object (&fx->metrics);
-  rm_rf (fx->tmp);
+  hale_test_remove_tree (fx->tmp);
   g_free (fx->tmp);
   g_free (fx->certs);
   g_free (fx->state_dir);
@@ -449,7 +420,7 @@ test_rename (Fixture *fx, gconstpointer data)
 
   start_with (fx, "current", old_cert, NULL);
   /* Let the first read's events settle: only the rename is measured. */
-  spin (150);
+  hale_test_spin (150);
 
   start = g_get_monotonic_time ();
   write_atomic (path, new_cert);
@@ -478,9 +449,9 @@ test_rename (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (hale_cert_watch_get_info (fx->watch, "current")->serial, ==, "02");
 
   /* More events and a re-read of the same file: still one renewal. */
-  spin (300);
+  hale_test_spin (300);
   hale_cert_watch_recheck (fx->watch);
-  spin (200);
+  hale_test_spin (200);
   g_assert_cmpuint (fx->renewals, ==, 1);
   g_assert_cmpfloat (renewals_total (fx->metrics, "success"), ==, 1);
 }
@@ -495,7 +466,7 @@ test_in_place (Fixture *fx, gconstpointer data)
   gint64 start;
 
   start_with (fx, "current", old_cert, NULL);
-  spin (150);
+  hale_test_spin (150);
 
   start = g_get_monotonic_time ();
   write_in_place (path, pem);
@@ -503,7 +474,7 @@ test_in_place (Fixture *fx, gconstpointer data)
   g_test_message ("in-place write to state update: %" G_GINT64_FORMAT " ms",
                   (g_get_monotonic_time () - start) / 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
-  spin (200);
+  hale_test_spin (200);
   g_assert_cmpuint (fx->renewals, ==, 1);
 }
 
@@ -521,7 +492,7 @@ test_delete (Fixture *fx, gconstpointer data)
   double v = -1;
 
   start_with (fx, "current", cert, NULL);
-  spin (150);
+  hale_test_spin (150);
 
   start = g_get_monotonic_time ();
   g_assert_cmpint (g_unlink (path), ==, 0);
@@ -557,7 +528,7 @@ test_garbage_then_recover (Fixture *fx, gconstpointer data)
   double v = -1;
 
   start_with (fx, "current", cert, NULL);
-  spin (150);
+  hale_test_spin (150);
 
   g_assert_true (g_file_set_contents (
       tmp, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n", -1,
@@ -595,7 +566,7 @@ test_same_serial_back (Fixture *fx, gconstpointer data)
   g_autofree char *path = cert_path (fx, "current");
 
   start_with (fx, "current", cert, NULL);
-  spin (150);
+  hale_test_spin (150);
   g_assert_cmpint (g_unlink (path), ==, 0);
   g_assert_true (wait_check (fx, "current", NULL, HALE_CHECK_CRITICAL, "not_found"));
   write_atomic (path, cert);
@@ -740,7 +711,7 @@ test_symlink_swap (Fixture *fx, gconstpointer data)
   g_assert_cmpint (symlink ("../archive/cert1.pem", link), ==, 0);
   configure (fx, names, NULL);
   g_assert_true (wait_check (fx, "le", "41", HALE_CHECK_HEALTHY, NULL));
-  spin (150);
+  hale_test_spin (150);
 
   start = g_get_monotonic_time ();
   g_assert_cmpint (symlink ("../archive/cert2.pem", link_tmp), ==, 0);
@@ -749,7 +720,7 @@ test_symlink_swap (Fixture *fx, gconstpointer data)
   g_test_message ("symlink swap to state update: %" G_GINT64_FORMAT " ms",
                   (g_get_monotonic_time () - start) / 1000);
   g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
-  spin (150);
+  hale_test_spin (150);
 
   /* The link's target rewritten in place, in another directory. */
   write_in_place (a2, pem3);
@@ -794,7 +765,7 @@ test_reconfigure_removes (Fixture *fx, gconstpointer data)
 
   /* b's file changing now is none of our business. */
   g_assert_cmpint (g_unlink (pb), ==, 0);
-  spin (400);
+  hale_test_spin (400);
   g_assert_null (get_check (fx, "b"));
   g_assert_true (wait_check (fx, "a", "51", HALE_CHECK_HEALTHY, NULL));
 }
@@ -829,7 +800,7 @@ test_persisted (Fixture *fx, gconstpointer data)
   fx->state = hale_state_new ();
   fx->watch = new_watch (fx);
   start_with (fx, "p", x, NULL);
-  spin (100);
+  hale_test_spin (100);
   g_assert_cmpuint (fx->renewals, ==, 0);
   g_assert_cmpfloat (renewals_total (fx->metrics, "success"), ==, 0);
   drop_watch (&fx->watch);
@@ -883,7 +854,7 @@ test_no_state_dir (Fixture *fx, gconstpointer data)
   g_clear_pointer (&fx->state_dir, g_free);
   fx->watch = new_watch (fx);
   start_with (fx, "m", x, NULL);
-  spin (150);
+  hale_test_spin (150);
   write_atomic (path, y);
   g_assert_true (wait_check (fx, "m", "72", HALE_CHECK_HEALTHY, NULL));
   g_assert_cmpuint (fx->renewals, ==, 1);

@@ -79,6 +79,29 @@ test_valid (void)
 
 /* A serial with its high bit set is stored with a leading zero byte in
  * DER; the number shown does not have it. */
+/* The issuer writes the DN; bytes that are not UTF-8 must not reach
+ * GVariant, JSON or label values as they are. */
+static void
+test_subject_not_utf8 (void)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 now = now_seconds ();
+  g_autoptr (HaleTestCert) cert
+      = hale_test_cert_new_simple ("bad\xff\xfename", "01", now - DAY, now + DAY, &error);
+  g_autoptr (GBytes) pem = NULL;
+  g_autoptr (HaleCertInfo) info = NULL;
+
+  g_assert_no_error (error);
+  pem = pem_bytes (cert, NULL);
+  info = hale_cert_info_parse (pem, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_utf8_validate (info->subject, -1, NULL));
+  g_assert_true (g_utf8_validate (info->issuer, -1, NULL));
+  g_assert_true (g_utf8_validate (info->chain_not_after_subject, -1, NULL));
+  g_assert_nonnull (strstr (info->subject, "bad"));
+  g_assert_nonnull (strstr (info->subject, "name"));
+}
+
 static void
 test_serial_high_bit (void)
 {
@@ -397,6 +420,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/cert/valid", test_valid);
   g_test_add_func ("/cert/serial-high-bit", test_serial_high_bit);
+  g_test_add_func ("/cert/subject-not-utf8", test_subject_not_utf8);
   g_test_add_func ("/cert/expired-and-not-yet-valid", test_expired_and_not_yet_valid);
   g_test_add_func ("/cert/chain", test_chain);
   g_test_add_func ("/cert/chain-leaf-earliest", test_chain_leaf_earliest);

@@ -9,44 +9,8 @@
 #include "hale-checks.h"
 #include "hale-test-systemd.h"
 
-#define TIMEOUT_SECONDS 20
 #define SEC G_USEC_PER_SEC
 #define MS 1000
-
-static gboolean
-on_wait_timeout (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", TIMEOUT_SECONDS, (const char *)user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    guint wait_timeout_id_                                                                         \
-        = g_timeout_add_seconds (TIMEOUT_SECONDS, on_wait_timeout, (gpointer) #cond);              \
-    while (!(cond))                                                                                \
-      g_main_context_iteration (NULL, TRUE);                                                       \
-    g_source_remove (wait_timeout_id_);                                                            \
-  }                                                                                                \
-  G_STMT_END
-
-static gboolean
-flag_set (gpointer user_data)
-{
-  *(gboolean *)user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Lets the main loop run for @ms. */
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-  g_timeout_add (ms, flag_set, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
 
 /* ---- the server --------------------------------------------------------- */
 
@@ -247,7 +211,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_hash_table_unref (f->counts);
   g_ptr_array_unref (f->removed);
   /* Let cancelled runs wind down, so nothing leaks into the next test. */
-  spin (50);
+  hale_test_spin (50);
 }
 
 static guint
@@ -269,7 +233,7 @@ static HaleCheckOutcome *
 next_outcome (Fixture *f, const char *name)
 {
   guint before = count (f, name);
-  WAIT_UNTIL (count (f, name) > before);
+  HALE_TEST_WAIT_UNTIL (count (f, name) > before);
   return last (f, name);
 }
 
@@ -610,7 +574,7 @@ test_oversized (Fixture *f, gconstpointer data)
   /* Chunked: refused once 1 MiB has come. */
   add_http (f, "stream", "/stream", HALE_CHECK_FORMAT_AUTO);
   hale_checks_configure (f->checks, f->config);
-  WAIT_UNTIL (count (f, "big") > 0 && count (f, "stream") > 0);
+  HALE_TEST_WAIT_UNTIL (count (f, "big") > 0 && count (f, "stream") > 0);
   assert_outcome (last (f, "big"), FALSE, HALE_CHECK_CRITICAL, "answer larger than 1 MiB");
   o = last (f, "stream");
   assert_outcome (o, FALSE, HALE_CHECK_CRITICAL, "answer larger than 1 MiB");
@@ -660,7 +624,7 @@ test_flapping (Fixture *f, gconstpointer data)
   server->flap = 0;
   add_http (f, "flap", "/flap", HALE_CHECK_FORMAT_AUTO)->interval = 100 * MS;
   hale_checks_configure (f->checks, f->config);
-  WAIT_UNTIL (count (f, "flap") >= 6);
+  HALE_TEST_WAIT_UNTIL (count (f, "flap") >= 6);
   o = last (f, "flap");
   /* ok, fail, ok, fail, ok, fail */
   g_assert_false (o->ok);
@@ -717,11 +681,11 @@ test_rate_limit (Fixture *f, gconstpointer data)
   add_http (f, "b", "/ok", HALE_CHECK_FORMAT_AUTO);
   add_check (f, "p", HALE_CHECK_KIND_PUSH)->ttl = 60 * SEC;
   hale_checks_configure (f->checks, f->config);
-  WAIT_UNTIL (count (f, "a") == 1 && count (f, "b") == 1);
+  HALE_TEST_WAIT_UNTIL (count (f, "a") == 1 && count (f, "b") == 1);
 
   g_assert_true (hale_checks_run_now (f->checks, one, &error));
   g_assert_no_error (error);
-  WAIT_UNTIL (count (f, "a") == 2);
+  HALE_TEST_WAIT_UNTIL (count (f, "a") == 2);
 
   /* Again at once: refused, and b is not run either (all or nothing). */
   g_assert_false (hale_checks_run_now (f->checks, both, &error));
@@ -731,7 +695,7 @@ test_rate_limit (Fixture *f, gconstpointer data)
   g_assert_false (hale_checks_run_now (f->checks, NULL, &error));
   g_assert_error (error, HALE_CHECKS_ERROR, HALE_CHECKS_ERROR_RATE_LIMITED);
   g_clear_error (&error);
-  spin (200);
+  hale_test_spin (200);
   g_assert_cmpuint (count (f, "b"), ==, 1);
 
   g_assert_false (hale_checks_run_now (f->checks, unknown, &error));
@@ -761,7 +725,7 @@ test_push (Fixture *f, gconstpointer data)
   hale_checks_configure (f->checks, f->config);
 
   /* Pending: nothing to say before a report or the TTL. */
-  spin (300);
+  hale_test_spin (300);
   none = hale_checks_get_outcome (f->checks, "backup");
   g_assert_null (none);
   g_assert_cmpuint (count (f, "backup"), ==, 0);
@@ -826,7 +790,7 @@ test_reconfigure (Fixture *f, gconstpointer data)
   add_http (f, "a", "/ok", HALE_CHECK_FORMAT_AUTO);
   add_http (f, "b", "/down", HALE_CHECK_FORMAT_AUTO);
   hale_checks_configure (f->checks, f->config);
-  WAIT_UNTIL (count (f, "a") == 1 && count (f, "b") == 1);
+  HALE_TEST_WAIT_UNTIL (count (f, "a") == 1 && count (f, "b") == 1);
   kept = hale_checks_get_outcome (f->checks, "a");
 
   /* a unchanged but for its interval, b gone, c new. */
@@ -842,7 +806,7 @@ test_reconfigure (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_strv_length (names), ==, 2);
   g_assert_cmpstr (names[0], ==, "a");
   g_assert_cmpstr (names[1], ==, "c");
-  WAIT_UNTIL (count (f, "c") == 1);
+  HALE_TEST_WAIT_UNTIL (count (f, "c") == 1);
   {
     g_autoptr (HaleCheckOutcome) still = hale_checks_get_outcome (f->checks, "a");
     g_assert_true (still == kept);
@@ -993,7 +957,7 @@ test_unit_missing (Fixture *f, gconstpointer data)
   add_check (f, "nope", HALE_CHECK_KIND_UNIT)->unit = g_strdup ("nope.service");
   add_check (f, "good", HALE_CHECK_KIND_UNIT)->unit = g_strdup ("good.service");
   hale_checks_configure (f->checks, f->config);
-  WAIT_UNTIL (count (f, "nope") > 0 && count (f, "good") > 0);
+  HALE_TEST_WAIT_UNTIL (count (f, "nope") > 0 && count (f, "good") > 0);
   o = last (f, "nope");
   assert_outcome (o, FALSE, HALE_CHECK_CRITICAL, "no such unit");
   o = last (f, "good");
@@ -1015,23 +979,18 @@ setup_systemd (GError **error)
 {
   g_autoptr (HaleTestSystemd) t = hale_test_systemd_new (error);
   g_autofree char *flag_unit = NULL;
-  struct
-  {
-    const char *name;
-    const char *contents;
-    gboolean start;
-  } units[] = {
-    { "good.service", "[Service]\nExecStart=/bin/sleep infinity\n", TRUE },
-    { "flag.service", NULL, FALSE },
+  HaleTestUnit units[] = {
+    { "good.service", "[Service]\nExecStart=/bin/sleep infinity\n", FALSE },
+    { "flag.service", NULL, TRUE },
     { "slowstart.service",
       "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStartPre=/bin/sleep 2\n"
       "ExecStart=/bin/true\n",
-      FALSE },
-    { "broken.service", "[Service]\nType=oneshot\nExecStart=/bin/false\n", FALSE },
+      TRUE },
+    { "broken.service", "[Service]\nType=oneshot\nExecStart=/bin/false\n", TRUE },
     { "dependent.service",
       "[Unit]\nRequires=broken.service\nAfter=broken.service\n"
       "[Service]\nExecStart=/bin/sleep infinity\n",
-      FALSE },
+      TRUE },
   };
 
   if (t == NULL)
@@ -1041,14 +1000,8 @@ setup_systemd (GError **error)
                                "ExecStart=/bin/test -e %s\n",
                                flag_path);
   units[1].contents = flag_unit;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (!hale_test_systemd_add_unit (t, units[i].name, units[i].contents, error))
-      return FALSE;
-  if (!hale_test_systemd_start (t, error))
+  if (!hale_test_systemd_start_with (t, units, G_N_ELEMENTS (units), error))
     return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (units[i].start && !hale_test_systemd_start_unit (t, units[i].name, error))
-      return FALSE;
   ts = g_steal_pointer (&t);
   return TRUE;
 }

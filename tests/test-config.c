@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hale-config.h"
+#include "hale-test-util.h"
 
 #define SEC G_GINT64_CONSTANT (1000000)
 #define HOUR (3600 * SEC)
@@ -28,27 +29,9 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  remove_tree (f->dir);
+  hale_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->path);
 }
@@ -408,6 +391,14 @@ static const ErrorCase error_cases[] = {
     "too short" },
   { "service-critical", "[Service a]\nUnit=a.service\nCritical=maybe\n", "Service a:Critical",
     "\"maybe\" is not a boolean" },
+  { "category-unknown-check", "[Check a]\nTTL=5m\n[Category web]\nChecks=a, b\n",
+    "Category web:Checks", "there is no [Check b]" },
+  { "category-no-checks", "[Category web]\nSticky=true\n", "Category web:Checks",
+    "required key is missing" },
+  { "category-empty-checks", "[Category web]\nChecks= , ;\n", "Category web:Checks",
+    "names no group" },
+  { "category-refresh-zero", "[Check a]\nTTL=5m\n[Category web]\nChecks=a\nRefreshRate=0s\n",
+    "Category web:RefreshRate", "too short" },
   { "check-nothing", "[Check a]\nSeverity=2\n", "Check a", "says nothing to check" },
   { "check-two-kinds", "[Check a]\nURL=http://h/\nUnit=a.service\n", "Check a:Unit",
     "URL= and Unit= are both set, and a check has one kind" },
@@ -459,9 +450,14 @@ static const ErrorCase error_cases[] = {
     "Monitoring:HealthListen", "overlap on port 9091" },
   { "listen-wildcard-v6", "[Monitoring]\nMetricsListen=[::]:8081\n", "Monitoring:MetricsListen",
     "overlap on port 8081" },
-  { "listen-localhost", "[Monitoring]\nMetricsListen=localhost:8081\n", "Monitoring:MetricsListen",
-    "overlap on port 8081" },
   { "syntax", "[Monitoring]\nthis line is not a key\n", "", "" },
+  /* Values that would make haled work against itself. */
+  { "audit-keep-huge", "[Monitoring]\nAuditLogKeep=4294967295\n", "Monitoring:AuditLogKeep",
+    "not a whole number from 0 to 100" },
+  { "recheck-too-often", "[Monitoring]\nCertificateRecheckInterval=500us\n",
+    "Monitoring:CertificateRecheckInterval", "too short: at least 1s" },
+  { "check-interval-too-often", "[Network]\nCheckInterval=1ms\n", "Network:CheckInterval",
+    "too short: at least 100ms" },
   { "tls-version",
     "[Monitoring]\nMetricsTLSCertificate=/a.pem\nMetricsTLSKey=/a.key\nMetricsTLSMinVersion=1.1\n",
     "Monitoring:MetricsTLSMinVersion", "write 1.2 or 1.3" },
@@ -588,8 +584,11 @@ test_listen_shared (Fixture *f, gconstpointer data)
     "MetricsListen=127.0.0.1:9091\nHealthListen=127.0.0.1:9091\n",
     "MetricsListen=:9091\nHealthListen=*:9091\n",
     "MetricsListen=[::1]:9091\nHealthListen=[::1]:9091\n",
+    /* localhost is 127.0.0.1 to the HTTP face: the same listener. */
+    "MetricsListen=localhost:8081\n",
     /* Two addresses, neither covering the other. */
     "MetricsListen=127.0.0.1:9091\nHealthListen=192.0.2.1:9091\n",
+    "MetricsListen=localhost:9091\nHealthListen=[::1]:9091\n",
     /* Port 0: the kernel picks two different ports. */
     "MetricsListen=:0\nHealthListen=127.0.0.1:0\n",
   };
@@ -784,6 +783,19 @@ test_list_keys (void)
     "Monitoring.BackupKeep",
     "Certificate.KeyPath",
     "Service.ReloadOnChange",
+    "Check.Kind",
+    "Check.URL",
+    "Check.Format",
+    "Check.Unit",
+    "Check.TTL",
+    "Check.Severity",
+    "Check.Timeout",
+    "Check.Interval",
+    "Check.CAFile",
+    "Category.Checks",
+    "Category.RefreshRate",
+    "Category.Sticky",
+    "Category.Enabled",
     "Monitoring.MetricsTLSCertificate",
     "Monitoring.MetricsTLSKey",
     "Monitoring.MetricsTLSMinVersion",
@@ -795,20 +807,37 @@ test_list_keys (void)
     "Monitoring.MetricsBearerTokenFile",
     "Monitoring.MetricsBasicAuthUsers",
     "Monitoring.HealthAuth",
-    "Check.Kind",
-    "Check.URL",
-    "Check.Format",
-    "Check.Unit",
-    "Check.TTL",
-    "Check.Severity",
-    "Check.Timeout",
-    "Check.Interval",
-    "Check.CAFile",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
     g_assert_true (g_strv_contains ((const char *const *)keys, expected[i]));
   g_assert_cmpuint (g_strv_length (keys), ==, G_N_ELEMENTS (expected));
+}
+
+static void
+test_categories (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleConfig) config = NULL;
+  const HaleCategoryConfig *c;
+
+  g_free (write_file (f, "hale.conf",
+                      "[Check api]\nURL=http://127.0.0.1:1/health\n"
+                      "[Check db]\nTTL=5m\n"
+                      "[Category web]\nChecks=api, db;api\nRefreshRate=30s\nSticky=yes\n"
+                      "[Category batch]\nChecks=db\nEnabled=false\n"));
+  config = load_ok (f);
+  g_assert_cmpuint (config->categories->len, ==, 2);
+  c = hale_config_find_category (config, "web");
+  g_assert_nonnull (c);
+  g_assert_cmpstrv (c->checks, ((const char *const[]){ "api", "db", NULL }));
+  g_assert_cmpint (c->refresh_rate, ==, 30 * G_TIME_SPAN_SECOND);
+  g_assert_true (c->sticky);
+  g_assert_true (c->enabled);
+  c = hale_config_find_category (config, "batch");
+  g_assert_cmpint (c->refresh_rate, ==, 60 * G_TIME_SPAN_SECOND);
+  g_assert_false (c->sticky);
+  g_assert_false (c->enabled);
+  g_assert_null (hale_config_find_category (config, "nope"));
 }
 
 int
@@ -829,6 +858,7 @@ main (int argc, char **argv)
   ADD ("not-found", test_not_found);
   ADD ("unreadable-dropin-dir", test_unreadable_dropin_dir);
   ADD ("checks", test_checks);
+  ADD ("categories", test_categories);
 #undef ADD
   for (gsize i = 0; i < G_N_ELEMENTS (error_cases); i++)
     {

@@ -20,30 +20,12 @@
 #include "hale-dbus.h"
 #include "hale-names.h"
 #include "hale-report.h"
+#include "hale-test-util.h"
 
-#define TIMEOUT_SECONDS 20
 #define INTERVAL_MS 250
 #define THRESHOLD_MS 1500
 /* Scheduling on a loaded CI machine: what "at once" may take. */
 #define SLACK_MS 250
-
-static gboolean
-on_wait_timeout (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", TIMEOUT_SECONDS, (const char *)user_data);
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    guint wait_timeout_id_                                                                         \
-        = g_timeout_add_seconds (TIMEOUT_SECONDS, on_wait_timeout, (gpointer) #cond);              \
-    while (!(cond))                                                                                \
-      g_main_context_iteration (NULL, TRUE);                                                       \
-    g_source_remove (wait_timeout_id_);                                                            \
-  }                                                                                                \
-  G_STMT_END
 
 typedef struct
 {
@@ -307,7 +289,7 @@ test_healthy (Fixture *f, gconstpointer data)
   const char *status = NULL;
 
   configure (f, ENDPOINTS_CA_IDP);
-  WAIT_UNTIL (probes_of (f, "ca") >= 2 && probes_of (f, "idp") >= 2);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "ca") >= 2 && probes_of (f, "idp") >= 2);
 
   state = connectivity_state (f);
   g_assert_cmpstr (state, ==, "healthy");
@@ -356,13 +338,13 @@ test_offline_and_degraded_mode (Fixture *f, gconstpointer data)
   JsonObject *root, *ca, *details;
 
   configure (f, ENDPOINTS_CA_IDP);
-  WAIT_UNTIL (probes_of (f, "ca") >= 1 && probes_of (f, "idp") >= 1);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "ca") >= 1 && probes_of (f, "idp") >= 1);
   g_assert_cmpint (hale_connectivity_get_state (f->conn), ==, HALE_CONNECTIVITY_HEALTHY);
 
   /* The critical CA goes away: offline within one interval... */
   set_down (f, "/ca", TRUE);
   went_down = g_get_real_time ();
-  WAIT_UNTIL (hale_connectivity_get_state (f->conn) == HALE_CONNECTIVITY_OFFLINE);
+  HALE_TEST_WAIT_UNTIL (hale_connectivity_get_state (f->conn) == HALE_CONNECTIVITY_OFFLINE);
   g_assert_cmpint (g_get_real_time () - went_down, <=, (INTERVAL_MS + SLACK_MS) * 1000);
   state = connectivity_state (f);
   g_assert_cmpstr (state, ==, "offline");
@@ -375,7 +357,7 @@ test_offline_and_degraded_mode (Fixture *f, gconstpointer data)
   last_ok = (gint64)hale_connectivity_get_last_successful (f->conn);
   g_assert_cmpint (last_ok, >, 0);
 
-  WAIT_UNTIL (f->entered > 0);
+  HALE_TEST_WAIT_UNTIL (f->entered > 0);
   /* Not before the threshold, within one interval after it. */
   g_assert_cmpint (f->entered_time - last_ok, >, THRESHOLD_MS * 1000);
   g_assert_cmpint (f->entered_time - last_ok, <=, (THRESHOLD_MS + INTERVAL_MS + SLACK_MS) * 1000);
@@ -392,7 +374,7 @@ test_offline_and_degraded_mode (Fixture *f, gconstpointer data)
   g_assert_false (audit_has (f, HALE_EVENT_DEGRADED_EXITED));
 
   /* Results served are marked cached, with their age. */
-  WAIT_UNTIL (probes_of (f, "idp") >= 8);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "idp") >= 8);
   root = report_connectivity (f, parser);
   g_assert_cmpstr (json_object_get_string_member (root, "state"), ==, "offline");
   g_assert_true (json_object_get_boolean_member (root, "degraded_mode"));
@@ -407,7 +389,7 @@ test_offline_and_degraded_mode (Fixture *f, gconstpointer data)
   /* Back: left within one interval, with a recheck. */
   set_down (f, "/ca", FALSE);
   went_down = g_get_real_time (); /* now: came back */
-  WAIT_UNTIL (f->exited > 0);
+  HALE_TEST_WAIT_UNTIL (f->exited > 0);
   g_assert_cmpint (f->exited_time - went_down, <=, (INTERVAL_MS + SLACK_MS) * 1000);
   g_assert_cmpuint (f->rechecks, ==, 1);
   g_assert_cmpuint (f->exited_duration, >=, (guint64)(f->exited_time - f->entered_time - 1000));
@@ -432,25 +414,25 @@ test_non_critical (Fixture *f, gconstpointer data)
   gint64 start;
 
   configure (f, ENDPOINTS_CA_IDP);
-  WAIT_UNTIL (probes_of (f, "idp") >= 1 && probes_of (f, "ca") >= 1);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "idp") >= 1 && probes_of (f, "ca") >= 1);
 
   /* A non-critical endpoint failing is tolerated for the threshold... */
   set_down (f, "/idp", TRUE);
   start = g_get_real_time ();
-  WAIT_UNTIL (g_get_real_time () - start > (THRESHOLD_MS - INTERVAL_MS) * 1000);
+  HALE_TEST_WAIT_UNTIL (g_get_real_time () - start > (THRESHOLD_MS - INTERVAL_MS) * 1000);
   g_assert_cmpint (hale_connectivity_get_state (f->conn), ==, HALE_CONNECTIVITY_HEALTHY);
   g_assert_false (hale_connectivity_get_degraded (f->conn));
   g_assert_cmpuint (f->entered, ==, 0);
 
   /* ...then the state is degraded, and so is the mode. */
-  WAIT_UNTIL (f->entered > 0);
+  HALE_TEST_WAIT_UNTIL (f->entered > 0);
   g_assert_cmpint (hale_connectivity_get_state (f->conn), ==, HALE_CONNECTIVITY_DEGRADED);
   g_assert_cmpfloat (metric (f, "connectivity_status", NULL), ==, 1);
   g_assert_cmpint (f->entered_time - (gint64)hale_connectivity_get_last_successful (f->conn), <=,
                    (THRESHOLD_MS + INTERVAL_MS + SLACK_MS) * 1000);
 
   set_down (f, "/idp", FALSE);
-  WAIT_UNTIL (f->exited > 0);
+  HALE_TEST_WAIT_UNTIL (f->exited > 0);
   g_assert_cmpint (hale_connectivity_get_state (f->conn), ==, HALE_CONNECTIVITY_HEALTHY);
 }
 
@@ -468,7 +450,7 @@ test_slow_target (Fixture *f, gconstpointer data)
    * Timeout. "fast" must go on being probed every interval meanwhile. */
   configure (f, "[Endpoint fast]\nURL=http://127.0.0.1:%u/fast\nCritical=true\n"
                 "[Endpoint silent]\nURL=http://127.0.0.1:%s/\n");
-  WAIT_UNTIL (probes_of (f, "silent") >= 1);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "silent") >= 1);
   g_assert_cmpuint (probes_of (f, "fast"), >=, 3);
   /* The silent one's failure did not make a critical endpoint wait, nor
    * did it pass for longer than its timeout. */
@@ -505,9 +487,9 @@ test_reconfigure (Fixture *f, gconstpointer data)
   g_autoptr (GVariant) ca = NULL;
 
   configure (f, ENDPOINTS_CA_IDP);
-  WAIT_UNTIL (probes_of (f, "idp") >= 1 && probes_of (f, "ca") >= 1);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "idp") >= 1 && probes_of (f, "ca") >= 1);
 
-  WAIT_UNTIL (probes_of (f, "ca") >= 2);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "ca") >= 2);
   before = probes_of (f, "ca");
 
   /* idp goes; "maint" must answer 503 and does (ExpectedStatus=). */
@@ -526,7 +508,7 @@ test_reconfigure (Fixture *f, gconstpointer data)
   g_assert_true (g_variant_lookup (ca, "probes", "t", &ca_probes));
   g_assert_cmpuint (ca_probes, ==, before);
 
-  WAIT_UNTIL (probes_of (f, "maint") >= 1);
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "maint") >= 1);
   maint = hale_state_get_check (f->state, "endpoint:maint");
   g_assert_cmpint (maint->status, ==, HALE_CHECK_HEALTHY);
 }
@@ -587,8 +569,8 @@ call (GDBusConnection *client, const char *iface, const char *method, GVariant *
 
   g_dbus_connection_call (client, HALE_DBUS_NAME, HALE_DBUS_PATH, iface, method, params,
                           G_VARIANT_TYPE (reply_type), G_DBUS_CALL_FLAGS_NONE,
-                          TIMEOUT_SECONDS * 1000, NULL, on_call_done, &result);
-  WAIT_UNTIL (result != NULL);
+                          HALE_TEST_TIMEOUT_SECONDS * 1000, NULL, on_call_done, &result);
+  HALE_TEST_WAIT_UNTIL (result != NULL);
   reply = g_dbus_connection_call_finish (client, result, &error);
   g_assert_no_error (error);
   return reply;
@@ -614,44 +596,14 @@ has (GPtrArray *list, const char *name)
   return FALSE;
 }
 
-typedef struct
-{
-  gboolean done;
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-on_communicated (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  Run *run = user_data;
-  g_autoptr (GError) error = NULL;
-
-  g_autoptr (GBytes) out = NULL;
-  g_autoptr (GBytes) err = NULL;
-
-  g_subprocess_communicate_finish (G_SUBPROCESS (source), res, &out, &err, &error);
-  g_assert_no_error (error);
-  /* Empty output is a NULL data pointer. */
-  run->out = g_strndup (g_bytes_get_size (out) ? g_bytes_get_data (out, NULL) : "",
-                        g_bytes_get_size (out));
-  run->err = g_strndup (g_bytes_get_size (err) ? g_bytes_get_data (err, NULL) : "",
-                        g_bytes_get_size (err));
-  run->status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
-  run->done = TRUE;
-}
-
 /* halectl --user ARGS..., without blocking the loop that answers it.
  * FALSE when halectl was not built (run outside meson test). */
 static gboolean
-halectl (Run *run, const char *arg1, const char *arg2)
+halectl (HaleTestRun *run, const char *arg1, const char *arg2)
 {
   const char *path = g_getenv ("HALE_HALECTL");
   const char *argv[] = { path, "--user", arg1, arg2, NULL };
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
 
   memset (run, 0, sizeof *run);
   if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
@@ -659,25 +611,15 @@ halectl (Run *run, const char *arg1, const char *arg2)
   launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_async (process, NULL, NULL, on_communicated, run);
-  WAIT_UNTIL (run->done);
+  hale_test_run (run, launcher, argv);
   return TRUE;
-}
-
-static void
-run_clear (Run *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
 }
 
 /* What an operator types while the CA is away. */
 static void
 check_halectl_degraded (void)
 {
-  Run run;
+  HaleTestRun run;
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
   JsonObject *ca;
@@ -692,7 +634,7 @@ check_halectl_degraded (void)
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, "Degraded mode:    active, since "));
   g_assert_nonnull (strstr (run.out, "Connectivity:     offline"));
-  run_clear (&run);
+  hale_test_run_clear (&run);
 
   halectl (&run, "endpoints", NULL);
   g_assert_cmpstr (run.err, ==, "");
@@ -700,7 +642,7 @@ check_halectl_degraded (void)
   g_assert_nonnull (strstr (run.out, "ENDPOINT"));
   g_assert_nonnull (strstr (run.out, "critical endpoint fails: http status 503"));
   g_assert_nonnull (strstr (run.out, "idp "));
-  run_clear (&run);
+  hale_test_run_clear (&run);
 
   halectl (&run, "--json", "endpoints");
   g_assert_cmpstr (run.err, ==, "");
@@ -710,7 +652,7 @@ check_halectl_degraded (void)
   ca = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "ca");
   g_assert_cmpstr (json_object_get_string_member (ca, "reason"), ==, "http status 503");
   g_assert_true (json_object_get_boolean_member (ca, "cached"));
-  run_clear (&run);
+  hale_test_run_clear (&run);
 }
 
 static void
@@ -745,7 +687,7 @@ test_dbus (Fixture *f, gconstpointer data)
   hale_dbus_add_interface (dbus, face);
   g_signal_connect (dbus, "name-acquired", G_CALLBACK (on_acquired), &acquired);
   hale_dbus_start (dbus, G_BUS_TYPE_SESSION);
-  WAIT_UNTIL (acquired);
+  HALE_TEST_WAIT_UNTIL (acquired);
 
   client = g_dbus_connection_new_for_address_sync (
       g_test_dbus_get_bus_address (bus),
@@ -758,12 +700,12 @@ test_dbus (Fixture *f, gconstpointer data)
                                             NULL);
 
   configure (f, ENDPOINTS_CA_IDP);
-  WAIT_UNTIL (probes_of (f, "ca") >= 1 && probes_of (f, "idp") >= 1);
-  WAIT_UNTIL (has (seen.changed, "LastSuccessful"));
+  HALE_TEST_WAIT_UNTIL (probes_of (f, "ca") >= 1 && probes_of (f, "idp") >= 1);
+  HALE_TEST_WAIT_UNTIL (has (seen.changed, "LastSuccessful"));
 
   set_down (f, "/ca", TRUE);
-  WAIT_UNTIL (seen.active);
-  WAIT_UNTIL (has (seen.signals, "Entered"));
+  HALE_TEST_WAIT_UNTIL (seen.active);
+  HALE_TEST_WAIT_UNTIL (has (seen.signals, "Entered"));
   g_assert_true (has (seen.changed, "EnteredAt"));
   g_assert_true (has (seen.changed, "Connectivity"));
 
@@ -795,8 +737,8 @@ test_dbus (Fixture *f, gconstpointer data)
   check_halectl_degraded ();
 
   set_down (f, "/ca", FALSE);
-  WAIT_UNTIL (has (seen.signals, "Exited") && has (seen.signals, "RecheckRequested"));
-  WAIT_UNTIL (!seen.active);
+  HALE_TEST_WAIT_UNTIL (has (seen.signals, "Exited") && has (seen.signals, "RecheckRequested"));
+  HALE_TEST_WAIT_UNTIL (!seen.active);
   g_clear_pointer (&active, g_variant_unref);
   active = get_property (client, "Active");
   g_assert_false (g_variant_get_boolean (active));

@@ -4,6 +4,7 @@
 
 #include "hale-authority.h"
 #include "hale-names.h"
+#include "hale-test-util.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -60,23 +61,6 @@ run (const char *const *argv, int *status)
     g_test_message ("%s: %s", argv[0], err);
   *status = g_subprocess_get_exit_status (p);
   return out;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 static void
@@ -146,7 +130,7 @@ test_catalog (void)
       g_autofree char *line = g_strdup_printf ("%s hale: ", (char *)g_ptr_array_index (ids, i));
       g_assert_nonnull (strstr (listing, line));
     }
-  remove_tree (root);
+  hale_test_remove_tree (root);
 }
 
 /* The polkit actions: what each needs, read with GMarkup. */
@@ -205,7 +189,7 @@ test_policy (void)
   static const GMarkupParser parser = { policy_start, policy_end, policy_text, NULL, NULL };
   static const char *const actions[]
       = { HALE_ACTION_RELOAD, HALE_ACTION_ACKNOWLEDGE, HALE_ACTION_MANAGE_CATEGORIES,
-          HALE_ACTION_REPORT_ROTATION };
+          HALE_ACTION_REPORT_ROTATION, HALE_ACTION_REPORT_CHECK };
   g_autofree char *path = source_path ("data/org.hale.Hale1.policy");
   g_autofree char *contents = NULL;
   g_autofree char *xmllint = g_find_program_in_path ("xmllint");

@@ -13,16 +13,14 @@
 #include "hale-dbus-generated.h"
 #include "hale-dbus-reload.h"
 #include "hale-names.h"
+#include "hale-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #define NOBODY_UID 65534
-#define WAIT_USEC (20 * G_USEC_PER_SEC)
 
 /* ---- the fake engine ---------------------------------------------------- */
 
@@ -201,45 +199,21 @@ typedef struct
 } Fixture;
 
 static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GDataInputStream) out = NULL;
   g_autoptr (HaleConfig) config = hale_config_new_default ();
   g_autoptr (GVariant) reply = NULL;
-  g_autofree char *config_path = NULL;
-  g_autofree char *bus_config = NULL;
-  g_autofree char *line = NULL;
 
   f->tmpdir = g_dir_make_tmp ("hale-test-dbus-reload-XXXXXX", &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_chmod (f->tmpdir, 0755), ==, 0);
-  config_path = g_build_filename (f->tmpdir, "bus.conf", NULL);
   /* Any uid may connect: one test calls as nobody. */
-  bus_config = g_strdup_printf (
-      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-      "<busconfig><listen>unix:path=%s/bus</listen><auth>EXTERNAL</auth>\n"
+  f->address = hale_test_dbus_daemon_start (
+      f->tmpdir,
       "<policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/>"
-      "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n",
-      f->tmpdir);
-  g_assert_true (g_file_set_contents (config_path, bus_config, -1, &error));
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  f->bus = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", "--nofork",
-                                        "--print-address=1", "--config-file", config_path, NULL);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (f->bus));
-  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  f->address = g_strdup (g_strstrip (line));
+      "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy>",
+      &f->bus);
 
   f->conn = g_dbus_connection_new_for_address_sync (
       f->address,
@@ -273,9 +247,6 @@ fixture_set_up (Fixture *f, gconstpointer data)
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
   g_dbus_interface_skeleton_unexport (hale_reload_face_get_skeleton (f->face));
   g_clear_object (&f->face);
   g_clear_object (&f->authority);
@@ -284,52 +255,15 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_clear_object (&f->reload);
   g_dbus_connection_close_sync (f->conn, NULL, NULL);
   g_clear_object (&f->conn);
-  g_subprocess_send_signal (f->bus, SIGTERM);
-  g_subprocess_wait (f->bus, NULL, NULL);
+  hale_test_stop (f->bus);
   g_clear_object (&f->bus);
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  dir = g_dir_open (f->tmpdir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (f->tmpdir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (f->tmpdir);
+  hale_test_remove_tree (f->tmpdir);
   g_free (f->tmpdir);
   g_free (f->address);
   g_free (f->audit_path);
   g_unsetenv ("DBUS_SYSTEM_BUS_ADDRESS");
-}
-
-typedef struct
-{
-  gboolean done;
-  char *out;
-  char *err;
-} Communicated;
-
-static void
-on_communicated (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  Communicated *c = user_data;
-  g_autoptr (GError) error = NULL;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), res, &c->out, &c->err, &error);
-  g_assert_no_error (error);
-  c->done = TRUE;
-}
-
-static void
-wait_for (gboolean *flag)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_USEC;
-
-  while (!*flag)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_main_context_iteration (NULL, TRUE);
-    }
 }
 
 /* Runs halectl --user reload [SERVICE] on the test bus, as nobody when
@@ -344,7 +278,7 @@ halectl_reload (Fixture *f, const char *service, gboolean as_nobody, char **out,
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *halectl
       = g_build_filename (g_getenv ("HALE_TEST_BUILDDIR"), "..", "src", "halectl", NULL);
-  Communicated c = { 0 };
+  int status;
 
   if (as_nobody)
     {
@@ -366,13 +300,9 @@ halectl_reload (Fixture *f, const char *service, gboolean as_nobody, char **out,
   g_subprocess_launcher_setenv (launcher, "NO_COLOR", "1", TRUE);
   p = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8_async (p, NULL, NULL, on_communicated, &c);
-  wait_for (&c.done);
-  g_subprocess_wait (p, NULL, NULL);
-  g_test_message ("halectl: %s%s", c.out, c.err);
-  *out = c.out;
-  *err = c.err;
-  return g_subprocess_get_exit_status (p);
+  status = hale_test_communicate (p, out, err);
+  g_test_message ("halectl: %s%s", *out, *err);
+  return status;
 }
 
 static char *

@@ -7,34 +7,13 @@
 #include "hale-names.h"
 #include "hale-report.h"
 #include "hale-state.h"
+#include "hale-test-util.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define TIMEOUT_SECONDS 20
-
-static gboolean
-on_wait_timeout (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", TIMEOUT_SECONDS, (const char *)user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop until @cond holds, failing the test after a while
- * rather than hanging it. */
-#define WAIT_UNTIL(cond)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    guint wait_timeout_id_                                                                         \
-        = g_timeout_add_seconds (TIMEOUT_SECONDS, on_wait_timeout, (gpointer) #cond);              \
-    while (!(cond))                                                                                \
-      g_main_context_iteration (NULL, TRUE);                                                       \
-    g_source_remove (wait_timeout_id_);                                                            \
-  }                                                                                                \
-  G_STMT_END
 
 typedef struct
 {
@@ -103,7 +82,7 @@ static void
 start_and_wait (Fixture *f)
 {
   hale_dbus_start (f->dbus, G_BUS_TYPE_SESSION);
-  WAIT_UNTIL (f->acquired || f->lost_reason != NULL);
+  HALE_TEST_WAIT_UNTIL (f->acquired || f->lost_reason != NULL);
   g_assert_null (f->lost_reason);
   g_assert_true (f->acquired);
 }
@@ -126,8 +105,8 @@ call (Fixture *f, const char *dest, const char *path, const char *iface, const c
 
   g_dbus_connection_call (f->client, dest, path, iface, method, params,
                           reply_type ? G_VARIANT_TYPE (reply_type) : NULL, G_DBUS_CALL_FLAGS_NONE,
-                          TIMEOUT_SECONDS * 1000, NULL, on_call_done, &result);
-  WAIT_UNTIL (result != NULL);
+                          HALE_TEST_TIMEOUT_SECONDS * 1000, NULL, on_call_done, &result);
+  HALE_TEST_WAIT_UNTIL (result != NULL);
   return g_dbus_connection_call_finish (f->client, result, error);
 }
 
@@ -272,8 +251,8 @@ test_status (Fixture *f, gconstpointer data)
   }
 
   set_check (f->state, "certificate:current", HALE_CHECK_CRITICAL, "expired", NULL);
-  WAIT_UNTIL (has_event (f, "changed:Status=unhealthy")
-              && has_event (f, "StatusChanged:healthy->unhealthy"));
+  HALE_TEST_WAIT_UNTIL (has_event (f, "changed:Status=unhealthy")
+                        && has_event (f, "StatusChanged:healthy->unhealthy"));
   /* A client reacting to StatusChanged already has the new property. */
   g_assert_cmpuint (event_index (f, "changed:Status=unhealthy"), <,
                     event_index (f, "StatusChanged:healthy->unhealthy"));
@@ -283,8 +262,8 @@ test_status (Fixture *f, gconstpointer data)
 
   /* A warning alone: degraded, and the old value is the one before. */
   set_check (f->state, "certificate:current", HALE_CHECK_WARNING, "expires in 2 days", NULL);
-  WAIT_UNTIL (has_event (f, "changed:Status=degraded")
-              && has_event (f, "StatusChanged:unhealthy->degraded"));
+  HALE_TEST_WAIT_UNTIL (has_event (f, "changed:Status=degraded")
+                        && has_event (f, "StatusChanged:unhealthy->degraded"));
   status = get_property (f, "Status");
   g_assert_cmpstr (g_variant_get_string (status, NULL), ==, "degraded");
 
@@ -292,7 +271,7 @@ test_status (Fixture *f, gconstpointer data)
   g_ptr_array_set_size (f->events, 0);
   set_check (f->state, "certificate:current", HALE_CHECK_WARNING, "expires in 1 day", NULL);
   set_check (f->state, "connectivity", HALE_CHECK_HEALTHY, "ok", NULL);
-  WAIT_UNTIL (has_event (f, "changed:Certificates"));
+  HALE_TEST_WAIT_UNTIL (has_event (f, "changed:Certificates"));
   for (guint i = 0; i < f->events->len; i++)
     {
       const char *event = g_ptr_array_index (f->events, i);
@@ -302,8 +281,8 @@ test_status (Fixture *f, gconstpointer data)
     }
 
   hale_state_remove_check (f->state, "certificate:current");
-  WAIT_UNTIL (has_event (f, "changed:Status=healthy")
-              && has_event (f, "StatusChanged:degraded->healthy"));
+  HALE_TEST_WAIT_UNTIL (has_event (f, "changed:Status=healthy")
+                        && has_event (f, "StatusChanged:degraded->healthy"));
 
   g_dbus_connection_signal_unsubscribe (f->client, props_id);
   g_dbus_connection_signal_unsubscribe (f->client, status_id);
@@ -522,7 +501,7 @@ test_name_lost (Fixture *f, gconstpointer data)
   g_clear_pointer (&reply, g_variant_unref);
 
   hale_dbus_start (f->dbus, G_BUS_TYPE_SESSION);
-  WAIT_UNTIL (f->lost_reason != NULL || f->acquired);
+  HALE_TEST_WAIT_UNTIL (f->lost_reason != NULL || f->acquired);
   g_assert_false (f->acquired);
   g_assert_nonnull (strstr (f->lost_reason, HALE_DBUS_NAME));
   g_assert_nonnull (strstr (f->lost_reason, "another process"));
@@ -531,7 +510,7 @@ test_name_lost (Fixture *f, gconstpointer data)
   reply = call (f, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                 "ReleaseName", g_variant_new ("(s)", HALE_DBUS_NAME), "(u)", &error);
   g_assert_no_error (error);
-  WAIT_UNTIL (f->acquired);
+  HALE_TEST_WAIT_UNTIL (f->acquired);
 }
 
 static void
@@ -565,7 +544,7 @@ test_shutdown (Fixture *f, gconstpointer data)
   g_clear_pointer (&reply, g_variant_unref);
 
   g_clear_object (&f->dbus);
-  WAIT_UNTIL (released);
+  HALE_TEST_WAIT_UNTIL (released);
 
   reply = call (f, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                 "NameHasOwner", g_variant_new ("(s)", HALE_DBUS_NAME), "(b)", &error);
@@ -588,7 +567,7 @@ test_start_without_bus (void)
   g_signal_connect (dbus, "name-lost", G_CALLBACK (on_name_lost), &f);
   g_signal_connect (dbus, "name-acquired", G_CALLBACK (on_name_acquired), &f);
   hale_dbus_start (dbus, G_BUS_TYPE_SESSION);
-  WAIT_UNTIL (f.lost_reason != NULL);
+  HALE_TEST_WAIT_UNTIL (f.lost_reason != NULL);
   g_assert_false (f.acquired);
   g_assert_nonnull (strstr (f.lost_reason, "could not connect"));
   g_assert_null (hale_dbus_get_connection (dbus));
@@ -597,27 +576,6 @@ test_start_without_bus (void)
 }
 
 /* halectl, run for real against the private bus. */
-
-typedef struct
-{
-  gboolean done;
-  int status;
-  char *out;
-  char *err;
-} RunResult;
-
-static void
-on_communicated (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  RunResult *run = user_data;
-  g_autoptr (GError) error = NULL;
-
-  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &run->out, &run->err,
-                                        &error);
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
-  run->done = TRUE;
-}
 
 static const char *
 halectl_path (void)
@@ -631,12 +589,10 @@ halectl_path (void)
 
 /* Runs halectl without blocking the loop that serves its call. */
 static void
-run_halectl (RunResult *run, const char *const *args)
+run_halectl (HaleTestRun *run, const char *const *args)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GSubprocess) process = NULL;
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
 
   g_ptr_array_add (argv, (gpointer)halectl_path ());
   for (; *args != NULL; args++)
@@ -647,19 +603,7 @@ run_halectl (RunResult *run, const char *const *args)
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "NO_COLOR");
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
-  g_assert_no_error (error);
-
-  memset (run, 0, sizeof *run);
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, run);
-  WAIT_UNTIL (run->done);
-}
-
-static void
-run_result_clear (RunResult *run)
-{
-  g_clear_pointer (&run->out, g_free);
-  g_clear_pointer (&run->err, g_free);
+  hale_test_run (run, launcher, (const char *const *)argv->pdata);
 }
 
 static gboolean
@@ -687,7 +631,7 @@ test_halectl_json (Fixture *f, gconstpointer data)
   const char *args[] = { "--user", "status", "--json", NULL };
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
-  RunResult run;
+  HaleTestRun run;
   JsonObject *root, *checks;
 
   if (skip_without_halectl ())
@@ -711,7 +655,7 @@ test_halectl_json (Fixture *f, gconstpointer data)
                        json_object_get_object_member (checks, "certificate:current"), "status"),
                    ==, "critical");
 
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 
   /* Into a pipe it is the daemon's report as is, plus a newline (when
    * the report's second did not tick meanwhile). */
@@ -728,10 +672,10 @@ test_halectl_json (Fixture *f, gconstpointer data)
           expected = g_strdup_printf ("%.*s\n", (int)g_bytes_get_size (before),
                                       (const char *)g_bytes_get_data (before, NULL));
           g_assert_cmpstr (run.out, ==, expected);
-          run_result_clear (&run);
+          hale_test_run_clear (&run);
           return;
         }
-      run_result_clear (&run);
+      hale_test_run_clear (&run);
     }
   g_error ("The report kept changing; could not compare halectl's output");
 }
@@ -742,7 +686,7 @@ test_halectl_table (Fixture *f, gconstpointer data)
   const char *args[] = { "--user", "status", NULL };
   const char *default_args[] = { "--user", NULL };
   g_auto (GStrv) lines = NULL;
-  RunResult run;
+  HaleTestRun run;
 
   if (skip_without_halectl ())
     return;
@@ -765,20 +709,20 @@ test_halectl_table (Fixture *f, gconstpointer data)
       g_regex_match_simple ("^service:nginx +healthy +reloaded", run.out, G_REGEX_MULTILINE, 0));
   /* Not a terminal: no colour, and no escape the daemon passed on. */
   g_assert_null (strchr (run.out, '\033'));
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 
   /* status is the default command. */
   run_halectl (&run, default_args);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_true (g_str_has_prefix (run.out, "Status: unhealthy\n"));
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 }
 
 static void
 test_halectl_not_running (Fixture *f, gconstpointer data)
 {
   const char *user_args[] = { "--user", "status", NULL };
-  RunResult run;
+  HaleTestRun run;
 
   if (skip_without_halectl ())
     return;
@@ -789,7 +733,7 @@ test_halectl_not_running (Fixture *f, gconstpointer data)
   g_assert_cmpstr (run.out, ==, "");
   g_assert_cmpstr (run.err, ==,
                    "haled is not running on the session bus (org.hale.Hale1 not found)\n");
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 }
 
 static void
@@ -801,7 +745,7 @@ test_halectl_usage (void)
   const char *extra[] = { "status", "now", NULL };
   const char *bad_option[] = { "--frobnicate", NULL };
   g_autofree char *expected_version = g_strdup_printf ("halectl %s\n", PACKAGE_VERSION);
-  RunResult run;
+  HaleTestRun run;
 
   if (skip_without_halectl ())
     return;
@@ -809,29 +753,29 @@ test_halectl_usage (void)
   run_halectl (&run, version);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_cmpstr (run.out, ==, expected_version);
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 
   run_halectl (&run, help);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, "status"));
   g_assert_nonnull (strstr (run.out, "--user"));
   g_assert_nonnull (strstr (run.out, "Exit status"));
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 
   run_halectl (&run, unknown);
   g_assert_cmpint (run.status, ==, 2);
   g_assert_nonnull (strstr (run.err, "frobnicate"));
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 
   run_halectl (&run, extra);
   g_assert_cmpint (run.status, ==, 2);
   g_assert_nonnull (strstr (run.err, "now"));
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 
   run_halectl (&run, bad_option);
   g_assert_cmpint (run.status, ==, 2);
   g_assert_nonnull (strstr (run.err, "frobnicate"));
-  run_result_clear (&run);
+  hale_test_run_clear (&run);
 }
 
 /* data/org.hale.Hale1.conf, read by a real dbus-daemon with a policy as

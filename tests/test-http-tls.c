@@ -15,6 +15,7 @@
 #include "hale-http.h"
 #include "hale-names.h"
 #include "hale-test-cert.h"
+#include "hale-test-util.h"
 
 #define WAIT_SECONDS 10
 
@@ -58,30 +59,6 @@ timed_out_cb (gpointer data)
 {
   *(gboolean *)data = TRUE;
   return G_SOURCE_REMOVE;
-}
-
-static void
-run_until (gboolean *done)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
-
-  while (!*done && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  g_assert_false (timed_out);
-}
-
-/* Lets the main loop run for @ms (file monitors, debounces). */
-static void
-spin (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timed_out_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
 }
 
 static HaleTestCert *
@@ -206,24 +183,6 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_dir_close (dir);
-    }
-  g_remove (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   g_clear_object (&f->session);
@@ -232,12 +191,12 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->report);
   g_clear_object (&f->state);
   /* Let closed connections and finished threads' results go away. */
-  spin (50);
+  hale_test_spin (50);
   while (g_main_context_iteration (NULL, FALSE))
     ;
   hale_test_cert_free (f->server);
   hale_test_cert_free (f->ca);
-  remove_tree (f->dir);
+  hale_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->ca_path);
   g_free (f->cert_path);
@@ -245,22 +204,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
 }
 
 /* Requests ---------------------------------------------------------------- */
-
-typedef struct
-{
-  GBytes *body;
-  GError *error;
-  gboolean done;
-} Fetch;
-
-static void
-fetch_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Fetch *fetch = data;
-
-  fetch->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &fetch->error);
-  fetch->done = TRUE;
-}
 
 typedef struct
 {
@@ -277,22 +220,16 @@ request (Fixture *f, const char *path, const Request *r, GError **out_error)
   g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u%s",
                                           r && r->scheme ? r->scheme : "https", f->port, path);
   g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
-  Fetch fetch = { 0 };
+  g_autoptr (GBytes) body = NULL;
 
   if (r != NULL && r->authorization != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
                                   r->authorization);
   if (r != NULL && r->client_cert != NULL)
     soup_message_set_tls_client_certificate (msg, r->client_cert);
-  soup_session_send_and_read_async (r && r->session ? r->session : f->session, msg,
-                                    G_PRIORITY_DEFAULT, NULL, fetch_cb, &fetch);
-  run_until (&fetch.done);
-  g_clear_pointer (&fetch.body, g_bytes_unref);
-  if (fetch.error != NULL)
-    {
-      g_propagate_error (out_error, fetch.error);
-      return NULL;
-    }
+  body = hale_test_send_and_read (r && r->session ? r->session : f->session, msg, out_error);
+  if (body == NULL)
+    return NULL;
   return g_steal_pointer (&msg);
 }
 
@@ -632,7 +569,7 @@ test_tls_renewal (Fixture *f, gconstpointer data)
         g_assert_true (peer_is (msg, f->server));
       g_clear_object (&msg);
       if (!seen)
-        spin (50);
+        hale_test_spin (50);
     }
   g_assert_true (seen);
 
@@ -654,7 +591,7 @@ test_tls_renewal (Fixture *f, gconstpointer data)
     expected_warning = "*serving certificate not renewed, the previous one stays: "
                        "MetricsTLSCertificate=*the key does not belong to the certificate";
     write_text (f->key_path, other_key);
-    spin (1500);
+    hale_test_spin (1500);
     g_assert_cmpuint (expected_warnings_seen, ==, 1);
     expected_warning = NULL;
     msg = request (f, "/metrics", &r, &error);
@@ -716,7 +653,7 @@ test_auth_bearer (Fixture *f, gconstpointer data)
     Request renewed = { .authorization = "Bearer n3w-t0ken" };
     gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
     while (status_of (f, "/metrics", &renewed) != 200 && g_get_monotonic_time () < deadline)
-      spin (50);
+      hale_test_spin (50);
     g_assert_cmpuint (status_of (f, "/metrics", &renewed), ==, 200);
     assert_unauthorized (f, "/metrics", &right);
   }
@@ -785,7 +722,7 @@ test_auth_basic (Fixture *f, gconstpointer data)
     gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
 
     while (status_of (f, "/metrics", &right) != 401 && g_get_monotonic_time () < deadline)
-      spin (50);
+      hale_test_spin (50);
     assert_unauthorized (f, "/metrics", &right);
   }
 }

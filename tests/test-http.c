@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "hale-http.h"
+#include "hale-units.h"
 #include "hale-names.h"
+#include "hale-test-util.h"
 
 #define WAIT_SECONDS 10
 #define N_CONCURRENT 150
@@ -31,22 +33,6 @@ timed_out_cb (gpointer data)
 
   *timed_out = TRUE;
   return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop until *@done or the time limit, which fails. */
-static void
-run_until (gboolean *done)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
-
-  while (!*done && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  if (timed_out)
-    g_test_fail_printf ("no answer within %d seconds", WAIT_SECONDS);
-  g_assert_false (timed_out);
 }
 
 /* Only the listen addresses are read by hale_http_configure(). */
@@ -116,22 +102,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
     ;
 }
 
-typedef struct
-{
-  GBytes *body;
-  GError *error;
-  gboolean done;
-} Fetch;
-
-static void
-fetch_cb (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Fetch *fetch = data;
-
-  fetch->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &fetch->error);
-  fetch->done = TRUE;
-}
-
 /* @header/@value: one request header, or NULL. */
 static SoupMessage *
 fetch_full (Fixture *f, const char *method, guint16 port, const char *path, const char *header,
@@ -139,16 +109,14 @@ fetch_full (Fixture *f, const char *method, guint16 port, const char *path, cons
 {
   g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
   SoupMessage *msg = soup_message_new (method, uri);
-  Fetch fetch = { 0 };
+  g_autoptr (GError) error = NULL;
 
   g_assert_nonnull (msg);
   if (header != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (msg), header, value);
-  soup_session_send_and_read_async (f->session, msg, G_PRIORITY_DEFAULT, NULL, fetch_cb, &fetch);
-  run_until (&fetch.done);
-  g_assert_no_error (fetch.error);
-  g_assert_nonnull (fetch.body);
-  *out_body = fetch.body;
+  *out_body = hale_test_send_and_read (f->session, msg, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*out_body);
   return msg;
 }
 
@@ -591,7 +559,7 @@ test_http_bad_address (Fixture *f, gconstpointer data)
 
   /* A name would need DNS: refused, clearly. */
   g_assert_false (configure (f->http, "example.com:9091", "127.0.0.1:0", &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, HALE_UNITS_ERROR, HALE_UNITS_ERROR_INVALID);
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "MetricsListen"));
   g_assert_nonnull (strstr (error->message, "example.com"));
@@ -686,7 +654,7 @@ raw_send (GSocketConnection *connection, const char *data, gsize length)
 
   g_output_stream_write_all_async (out, data, length, G_PRIORITY_DEFAULT, NULL, raw_write_cb,
                                    &write);
-  run_until (&write.done);
+  HALE_TEST_WAIT_UNTIL (write.done);
   if (write.error == NULL)
     return TRUE;
   g_test_message ("write: %s", write.error->message);
@@ -804,7 +772,7 @@ test_http_bad_requests (Fixture *f, gconstpointer data)
         exchange.done = TRUE; /* hung up on while sending */
       else
         raw_receive_async (&exchange);
-      run_until (&exchange.done);
+      HALE_TEST_WAIT_UNTIL (exchange.done);
       exchange.buffer[exchange.length] = '\0';
       g_test_message ("request %" G_GSIZE_FORMAT ": %.40s", i, exchange.buffer);
       /* Hung up on without a word, or a client error (505 for a version

@@ -10,8 +10,10 @@
  */
 #include "config.h"
 
+#include "hale-aggregate.h"
 #include "hale-audit.h"
 #include "hale-cert-watch.h"
+#include "hale-checks.h"
 #include "hale-connectivity.h"
 #include "hale-http.h"
 #include "hale-metrics.h"
@@ -175,6 +177,8 @@ test_doc_matches_registry (void)
   g_autoptr (HaleReload) reload = NULL;
   g_autoptr (HaleRotation) rotation = NULL;
   g_autoptr (HaleHttp) http = NULL;
+  g_autoptr (HaleChecks) checks = NULL;
+  g_autoptr (HaleAggregate) aggregate = NULL;
   Compare c = { doc, seen, problems };
   GHashTableIter iter;
   gpointer key, value;
@@ -186,6 +190,8 @@ test_doc_matches_registry (void)
   connectivity = hale_connectivity_new (state, metrics, audit, prober);
   reload = hale_reload_new (state, metrics, audit, certs, prober, dir);
   rotation = hale_rotation_new (metrics, audit);
+  checks = hale_checks_new (metrics);
+  aggregate = hale_aggregate_new (state, checks, metrics, audit, dir);
   http = hale_http_new (report, metrics);
   hale_metrics_add_process_collector (metrics);
 
@@ -206,6 +212,8 @@ test_doc_matches_registry (void)
   /* The whole set, not an empty comparison. */
   g_assert_cmpuint (g_hash_table_size (seen), >=, 40);
 
+  g_clear_object (&aggregate);
+  g_clear_object (&checks);
   g_clear_object (&http);
   g_clear_object (&reload);
   g_rmdir (dir);

@@ -12,28 +12,7 @@
 
 #include "hale-probe.h"
 #include "hale-test-cert.h"
-
-#define TIMEOUT_SECONDS 20
-
-static gboolean
-on_wait_timeout (gpointer user_data)
-{
-  g_error ("Timed out after %d s waiting for %s", TIMEOUT_SECONDS, (const char *)user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop until @cond holds, failing the test after a while
- * rather than hanging it. */
-#define WAIT_UNTIL(cond)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    guint wait_timeout_id_                                                                         \
-        = g_timeout_add_seconds (TIMEOUT_SECONDS, on_wait_timeout, (gpointer) #cond);              \
-    while (!(cond))                                                                                \
-      g_main_context_iteration (NULL, TRUE);                                                       \
-    g_source_remove (wait_timeout_id_);                                                            \
-  }                                                                                                \
-  G_STMT_END
+#include "hale-test-util.h"
 
 /* ---- the server --------------------------------------------------------- */
 
@@ -161,7 +140,7 @@ static void
 server_free (Server *s)
 {
   /* A /slow answer still due would fire on a freed server. */
-  WAIT_UNTIL (s->slow_pending == 0);
+  HALE_TEST_WAIT_UNTIL (s->slow_pending == 0);
   soup_server_disconnect (s->server);
   g_object_unref (s->server);
   g_hash_table_unref (s->client_ports);
@@ -194,7 +173,7 @@ probe_full (HaleProber *prober, const char *url, const HaleProbeOptions *options
   Done d = { 0 };
 
   hale_prober_probe_async (prober, url, options, cancellable, on_probed, &d);
-  WAIT_UNTIL (d.done);
+  HALE_TEST_WAIT_UNTIL (d.done);
   if (d.error != NULL)
     g_propagate_error (error, d.error);
   return d.result;
@@ -425,7 +404,7 @@ test_cancel_and_bad_url (void)
 
   hale_prober_probe_async (prober, url, &options, cancellable, on_probed, &d);
   g_cancellable_cancel (cancellable);
-  WAIT_UNTIL (d.done);
+  HALE_TEST_WAIT_UNTIL (d.done);
   g_assert_null (d.result);
   g_assert_error (d.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&d.error);
@@ -572,7 +551,7 @@ test_many_at_once (void)
   while (!all_done)
     {
       guint64 elapsed = g_get_monotonic_time () - start;
-      g_assert_cmpuint (elapsed, <, TIMEOUT_SECONDS * G_USEC_PER_SEC);
+      g_assert_cmpuint (elapsed, <, HALE_TEST_TIMEOUT_SECONDS * G_USEC_PER_SEC);
       g_main_context_iteration (NULL, TRUE);
       all_done = TRUE;
       for (guint i = 0; i < G_N_ELEMENTS (d); i++)

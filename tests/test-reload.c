@@ -935,11 +935,7 @@ static const char ok_unit[] = "[Service]\nExecStart=/bin/sleep infinity\nExecRel
 static gboolean
 setup (GError **error)
 {
-  struct
-  {
-    const char *name;
-    const char *contents;
-  } units[] = {
+  HaleTestUnit units[] = {
     { "ok.service", ok_unit },
     { "ok2.service", ok_unit },
     { "ok3.service", ok_unit },
@@ -958,14 +954,8 @@ setup (GError **error)
                            "ExecReload=/bin/sh -c 'test ! -e %s'\n",
                            picky_flag);
   units[G_N_ELEMENTS (units) - 1].contents = picky;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (!hale_test_systemd_add_unit (t, units[i].name, units[i].contents, error))
-      return FALSE;
-  if (!hale_test_systemd_start (t, error))
+  if (!hale_test_systemd_start_with (t, units, G_N_ELEMENTS (units), error))
     return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (!hale_test_systemd_start_unit (t, units[i].name, error))
-      return FALSE;
   ts = g_steal_pointer (&t);
   return TRUE;
 }

@@ -11,6 +11,7 @@
 #include "hale-dbus-rotation.h"
 #include "hale-names.h"
 #include "hale-rotation.h"
+#include "hale-test-util.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -51,21 +52,12 @@ fixture_set_up (Fixture *f, gconstpointer data)
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GDir) dir = NULL;
-  const char *name;
-
   g_clear_object (&f->rotation);
   g_clear_object (&f->certs);
   g_clear_object (&f->state);
   g_clear_object (&f->audit);
   g_clear_object (&f->metrics);
-  dir = g_dir_open (f->tmpdir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (f->tmpdir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (f->tmpdir);
+  hale_test_remove_tree (f->tmpdir);
   g_free (f->tmpdir);
   g_free (f->audit_path);
 }

@@ -178,6 +178,38 @@ test_result_defaults (void)
   g_assert_cmpstr (hale_check_status_to_string (r->status), ==, "critical");
 }
 
+/* An acknowledged failure stays in the model, with its status, but the
+ * overall status no longer counts it; the acknowledgement going away (or
+ * a new failure elsewhere) counts again, and the flag is a change. */
+static void
+test_acknowledged_not_counted (void)
+{
+  g_autoptr (HaleState) state = hale_state_new ();
+  g_autoptr (HaleCheckResult) crit = make ("check:api", HALE_CHECK_CRITICAL, "down");
+  g_autoptr (HaleCheckResult) acked = make ("check:api", HALE_CHECK_CRITICAL, "down");
+  g_autoptr (HaleCheckResult) warn = make ("check:db", HALE_CHECK_WARNING, "slow");
+  g_autoptr (HaleCheckResult) shown = NULL;
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_false (crit->acknowledged);
+  acked->acknowledged = TRUE;
+  g_signal_connect (state, "check-changed", G_CALLBACK (count_signal), seen);
+
+  hale_state_set_check (state, crit);
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_UNHEALTHY);
+  hale_state_set_check (state, acked);
+  g_assert_cmpuint (seen->len, ==, 2);
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_HEALTHY);
+  shown = hale_state_get_check (state, "check:api");
+  g_assert_cmpint (shown->status, ==, HALE_CHECK_CRITICAL);
+  g_assert_true (shown->acknowledged);
+
+  hale_state_set_check (state, warn);
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_DEGRADED);
+  hale_state_set_check (state, crit);
+  g_assert_cmpint (hale_state_get_status (state), ==, HALE_STATUS_UNHEALTHY);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -187,5 +219,6 @@ main (int argc, char **argv)
   g_test_add_func ("/state/status-counts", test_status_counts);
   g_test_add_func ("/state/list-sorted-and-filtered", test_list_sorted_and_filtered);
   g_test_add_func ("/state/result-defaults", test_result_defaults);
+  g_test_add_func ("/state/acknowledged-not-counted", test_acknowledged_not_counted);
   return g_test_run ();
 }

@@ -262,31 +262,20 @@ static const char noreload_unit[] = "[Service]\n"
 static gboolean
 setup (GError **error)
 {
-  struct
-  {
-    const char *name;
-    const char *contents;
-    gboolean start;
-  } units[] = {
-    { "ok.service", ok_unit, TRUE },
-    { "ok2.service", ok_unit, TRUE },
-    { "fail.service", fail_unit, TRUE },
-    { "slow.service", slow_unit, TRUE },
-    { "noreload.service", noreload_unit, TRUE },
-    { "stopped.service", ok_unit, FALSE },
+  HaleTestUnit units[] = {
+    { "ok.service", ok_unit, FALSE },
+    { "ok2.service", ok_unit, FALSE },
+    { "fail.service", fail_unit, FALSE },
+    { "slow.service", slow_unit, FALSE },
+    { "noreload.service", noreload_unit, FALSE },
+    { "stopped.service", ok_unit, TRUE },
   };
   g_autoptr (HaleTestSystemd) t = hale_test_systemd_new (error);
 
   if (t == NULL)
     return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (!hale_test_systemd_add_unit (t, units[i].name, units[i].contents, error))
-      return FALSE;
-  if (!hale_test_systemd_start (t, error))
+  if (!hale_test_systemd_start_with (t, units, G_N_ELEMENTS (units), error))
     return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (units[i].start && !hale_test_systemd_start_unit (t, units[i].name, error))
-      return FALSE;
   ts = g_steal_pointer (&t);
   return TRUE;
 }

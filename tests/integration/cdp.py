@@ -12,6 +12,7 @@ library lacks), no port to pick, no node or npm. A page is attached in
         page.navigate(url)
         page.wait_for("document.querySelector('#x') !== null")
         page.click("#x")
+        page.type_text("into the focused field")
         page.screenshot(path)
 """
 
@@ -223,6 +224,11 @@ class Page:
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"],
                                                    "button": "left", "clickCount": 1})
+
+    def type_text(self, text):
+        """Types @text into the focused element, as a keyboard would
+        (input events included)."""
+        self.send("Input.insertText", {"text": text})
 
     def screenshot(self, path):
         """A PNG of the whole page (the viewport grown to its height)."""

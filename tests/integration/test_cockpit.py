@@ -4,14 +4,16 @@
 Debian's cockpit-ws serves it on loopback without a login
 (--local-session runs cockpit-bridge as this user, with this process's
 environment), the bridge finds the package through XDG_DATA_DIRS (a
-temporary directory whose cockpit/hale is a symlink to the source tree)
+temporary directory holding a copy of the source tree's cockpit/hale)
 and talks to a haled --user on the bus of a private systemd --user, so a
 reload really runs. Headless Chromium loads the page, driven over the
 DevTools protocol on a pipe (cdp.py, standard library only), and the test
 checks what a person would see: the certificate and service rows, a
 reload clicked and its result arriving, a reload started elsewhere and a
-renewal showing up without a click, a polkit refusal shown, and a
-page that says so when haled is not running.
+renewal showing up without a click, a push check reported failing that
+trips its sticky category, acknowledged and the category enabled again
+from the page, polkit refusals (reload, acknowledge) shown, and a page
+that says so when haled is not running.
 
 A screenshot of the page goes to $HALE_TEST_OUTPUT (the build directory
 under meson) or the temporary directory; its path is printed.
@@ -23,18 +25,18 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402
 import halectx  # noqa: E402
+import halesys  # noqa: E402
 from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.normpath(os.path.join(HERE, "..", "..", "data", "cockpit", "hale"))
 IFACE_RELOAD = "org.hale.Hale1.Reload"
+IFACE_HEALTH = "org.hale.Hale1.Health"
 NOBODY = 65534
 
 P = halectx.require("haled", "mkcert", "dbus-daemon", "busctl", "systemctl", "cockpit-bridge",
@@ -52,9 +54,6 @@ def cockpit_ws():
 
 
 COCKPIT_WS = cockpit_ws()
-
-# After P: importing test_reload resolves its own programs (all Debian's).
-import test_reload  # noqa: E402
 
 
 def output_dir(h):
@@ -75,9 +74,16 @@ class Cockpit:
         self.h = h
         share = os.path.join(h.tmp, "share")
         os.makedirs(os.path.join(share, "cockpit"), exist_ok=True)
-        link = os.path.join(share, "cockpit", "hale")
-        if not os.path.lexists(link):
-            os.symlink(PACKAGE, link)
+        # A copy, not a link: the bridge of test_denied runs as nobody, who
+        # may not enter the directories the checkout lives in (/root).
+        package = os.path.join(share, "cockpit", "hale")
+        if os.path.lexists(package):
+            shutil.rmtree(package)
+        shutil.copytree(PACKAGE, package)
+        for root, dirs, files in os.walk(share):
+            for name in dirs + files:
+                os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
+            os.chmod(root, 0o755)
         for d in ("cockpit-config", "cockpit-home"):
             os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
         self.env = h.env(env)
@@ -145,21 +151,9 @@ class Cockpit:
         return "http://127.0.0.1:%d/cockpit/@localhost/hale/index.html#/?bus=%s" % (self.port, bus)
 
 
-class Health(BaseHTTPRequestHandler):
-    """/ok answers 200: the services' health checks and the endpoint."""
-
-    def do_GET(self):
-        self.send_response(200 if self.path == "/ok" else 500)
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-
-    def log_message(self, *args):
-        pass
-
-
 UNITS = {
-    "ok.service": test_reload.service_unit("/bin/true"),
-    "fail.service": test_reload.service_unit("/bin/false"),
+    "ok.service": halesys.service_unit("/bin/true"),
+    "fail.service": halesys.service_unit("/bin/false"),
 }
 
 
@@ -188,11 +182,10 @@ def open_page(browser, cockpit, what):
 
 
 def test_page():
-    server = HTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = halesys.health_server()
     port = server.server_address[1]
     closed_port = halectx.free_port()
-    with test_reload.SystemdHale(P, "cockpit", UNITS) as h:
+    with halesys.SystemdHale(P, "cockpit", UNITS) as h:
         current = h.mkcert("current.pem", "0c0c01", days=90)
         legacy = h.mkcert("legacy.pem", "0c0c02", days=2)
         h.systemctl("start", "ok.service", "fail.service")
@@ -219,6 +212,13 @@ Timeout=5s
 [Service fail]
 Unit=fail.service
 Timeout=5s
+
+[Check backup]
+TTL=1h
+
+[Category jobs]
+Checks=backup
+Sticky=true
 """ % {"port": port, "closed": closed_port}
         h.start_haled(config)
 
@@ -259,12 +259,7 @@ Timeout=5s
                         "org.hale.Hale1.Degraded"), "connectivity state")
             check_equal(attr(page, "#degraded", "data-active"), "false", "degraded mode shown off")
 
-            # Issue 5's checks and categories appear only when haled has them.
-            check_equal(page.evaluate("document.getElementById('checks-section').hidden"),
-                        "checks" not in json.loads(h.busctl(
-                            "--json=short", "call", BUS_NAME, OBJECT_PATH,
-                            "org.hale.Hale1.Health", "GetReport", "s", "services"))["data"][0],
-                        "checks section hidden without checks")
+            check_checks(h, page)
 
             # A click reloads ok; its result arrives.
             start = time.monotonic()
@@ -315,9 +310,102 @@ Timeout=5s
             check(not errors, "the page threw:\n" + "\n".join(errors))
             log("page console:\n" + "\n".join(page.console()))
 
-        h.allowed_warnings += [r"reload", r"fail", r"endpoint", r"idp", r"connection refused"]
+        h.allowed_warnings += [r"reload", r"fail", r"endpoint", r"idp", r"connection refused",
+                               r"backup", r"jobs", r"sticky"]
         h.stop_haled()
     server.shutdown()
+
+
+def health_call(h, method, signature, *args):
+    return h.busctl("--json=short", "call", BUS_NAME, OBJECT_PATH, IFACE_HEALTH, method,
+                    signature, *args)
+
+
+def check_checks(h, page):
+    """A push check reported failing trips its sticky category; the page
+    follows (ChecksChanged, PropertiesChanged), and an operator
+    acknowledges the failure and enables the category again from it."""
+    # Configured, not reported yet: pending, the category enabled.
+    page.wait_for("document.querySelector('tr[data-check=backup]') !== null",
+                  what="the backup check's row")
+    check_equal(page.evaluate("document.getElementById('checks-section').hidden"), False,
+                "checks section shown")
+    check_equal(attr(page, "tr[data-check=backup]", "data-status"), "unknown",
+                "backup before any report")
+    check_equal(attr(page, "tr[data-category=jobs]", "data-enabled"), "true", "jobs enabled")
+    check_equal(page.evaluate("document.querySelector('tr[data-check=backup] .hale-ack') !== null"),
+                False, "Acknowledge offered for a check that has not failed")
+    before = h.get_property("Status")
+    check(before != "unhealthy", "status before the failure: %s" % before)
+
+    # A cron job reports a failure (busctl as root: no polkit asked).
+    start = time.monotonic()
+    health_call(h, "Report", "sss", "backup", "fail", "disk full on /srv/backup")
+    page.wait_for("document.querySelector('tr[data-check=backup]').dataset.status === 'critical'"
+                  " && document.querySelector('tr[data-category=jobs]').dataset.enabled === 'false'",
+                  timeout=15, what="the failing check and the tripped category")
+    log("failure and sticky trip shown %.3f s after the report" % (time.monotonic() - start))
+    check_equal(text(page, "tr[data-check=backup] .hale-check-message"), "disk full on /srv/backup",
+                "the check's message")
+    reason = text(page, "tr[data-category=jobs] .hale-category-reason")
+    check(reason.startswith("sticky: check backup failed: disk full"),
+          "why jobs is disabled: %r" % reason)
+    check("sticky" in text(page, "tr[data-category=jobs] .hale-category-state"), "jobs shown sticky")
+    page.wait_for("document.getElementById('overall').dataset.value === 'unhealthy'",
+                  what="the overall status unhealthy")
+
+    # Acknowledge: the button opens a form; the message is typed and sent.
+    page.click("tr[data-check=backup] .hale-ack")
+    page.wait_for("document.activeElement && document.activeElement.classList"
+                  ".contains('hale-ack-message')", what="the message field focused")
+    page.type_text("restore of /srv running, INC-42")
+    shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale-tripped.png"))
+    print("# SCREENSHOT %s" % shot, flush=True)
+    start = time.monotonic()
+    page.click("tr[data-check=backup] .hale-ack-submit")
+    page.wait_for("document.querySelector('tr[data-check=backup]').dataset.acknowledged === 'true'",
+                  timeout=15, what="the acknowledgement on the page")
+    log("acknowledgement shown %.3f s after the click" % (time.monotonic() - start))
+    check_equal(text(page, "tr[data-check=backup] .hale-ack-text"), "restore of /srv running, INC-42",
+                "the ack message")
+    by = text(page, "tr[data-check=backup] .hale-ack-by")
+    check(by.startswith("by uid:%d" % os.getuid()), "who acknowledged: %r" % by)
+    check_equal(attr(page, "tr[data-check=backup]", "data-status"), "critical",
+                "the acknowledged check keeps its real status")
+    check_equal(h.get_property("Acknowledged"), 1, "Acknowledged property")
+    page.wait_for("document.getElementById('acknowledged').textContent === '1 acknowledged'",
+                  what="the acknowledged count")
+    check(page.evaluate("document.querySelector('tr[data-check=backup] .hale-unack') !== null"),
+          "Remove acknowledgement offered")
+    check_equal(h.get_property("Status"), "unhealthy", "still unhealthy: jobs is disabled")
+
+    # Enable again: the acknowledged failure does not trip it again, and
+    # the host is back to what the rest says.
+    start = time.monotonic()
+    page.click("tr[data-category=jobs] .hale-enable")
+    page.wait_for("document.querySelector('tr[data-category=jobs]').dataset.enabled === 'true'",
+                  timeout=15, what="jobs enabled on the page")
+    log("jobs enabled shown %.3f s after the click" % (time.monotonic() - start))
+    page.wait_for("document.getElementById('overall').dataset.value === %s" % json.dumps(before),
+                  what="the overall status back to %s" % before)
+    check_equal(h.get_property("Status"), before, "Status property after the enable")
+    check_equal(attr(page, "tr[data-category=jobs]", "data-status"), "healthy",
+                "jobs healthy: its failure is acknowledged")
+    check_equal(page.evaluate("document.querySelector('tr[data-category=jobs] .hale-enable') !== null"),
+                False, "Enable again offered for an enabled category")
+
+    # A change made elsewhere arrives too: halectl-like unack by busctl.
+    health_call(h, "RemoveAcknowledgement", "s", "backup")
+    page.wait_for("document.querySelector('tr[data-check=backup]').dataset.acknowledged === 'false'"
+                  " && document.getElementById('overall').dataset.value === 'unhealthy'",
+                  timeout=15, what="the acknowledgement gone and the status unhealthy again")
+    check_equal(text(page, "#acknowledged"), "", "no acknowledged count")
+    # And back, from the page, for the screenshot.
+    page.click("tr[data-check=backup] .hale-ack")
+    page.type_text("restore of /srv running, INC-42")
+    page.click("tr[data-check=backup] .hale-ack-submit")
+    page.wait_for("document.querySelector('tr[data-check=backup]').dataset.acknowledged === 'true'",
+                  timeout=15, what="acknowledged again")
 
 
 def test_denied():
@@ -325,10 +413,10 @@ def test_denied():
     the page, not swallowed."""
     if os.geteuid() != 0:
         halectx._skip_or_fail("running the bridge as another uid needs root (setpriv)")
-    py = test_reload.system_python()
+    py = halesys.system_python()
     if py is None:
         halectx._skip_or_fail("python3-dbusmock is not installed")
-    with test_reload.OpenBusHale(P, "cockpit-denied") as h:
+    with halesys.OpenBusHale(P, "cockpit-denied") as h:
         cert = h.mkcert("current.pem", "0d0d01")
         mock_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=h.bus_address)
         polkit = subprocess.Popen([py, "-m", "dbusmock", "--template", "polkitd"], env=mock_env,
@@ -337,9 +425,11 @@ def test_denied():
             wait_until(lambda: h.busctl("status", "org.freedesktop.PolicyKit1", check_rc=False)
                        .returncode == 0, what="the polkit mock on the bus")
             h.start_haled(lambda: h.config_text([("current", cert)])
-                          + "\n[Service ok]\nUnit=ok.service\n",
+                          + "\n[Service ok]\nUnit=ok.service\n\n[Check backup]\nTTL=1h\n",
                           env={"DBUS_SYSTEM_BUS_ADDRESS": h.bus_address})
-            # nobody reads the package through the symlink and writes in its home.
+            # haled's own uid (root) reports: allowed without polkit.
+            health_call(h, "Report", "sss", "backup", "fail", "disk full")
+            # nobody reads the package copy and writes in its home.
             for d in ("cockpit-home", "chromium"):
                 os.makedirs(os.path.join(h.tmp, d), exist_ok=True)
             os.chown(os.path.join(h.tmp, "cockpit-home"), NOBODY, NOBODY)
@@ -360,10 +450,32 @@ def test_denied():
                 check("org.hale.Hale1.reload" in message, "the alert names the action: %r" % message)
                 page.wait_for("document.querySelector('tr[data-service=ok]').dataset.result"
                               " === 'none'", what="the row back to not reloaded")
+
+                # Acknowledge: refused as well, shown, and the form stays
+                # open with what was typed.
+                page.click("#alerts .hale-alert-close")
+                page.wait_for("document.querySelector('tr[data-check=backup]')"
+                              ".dataset.status === 'critical'", what="backup failing on the page")
+                page.click("tr[data-check=backup] .hale-ack")
+                page.type_text("known")
+                page.click("tr[data-check=backup] .hale-ack-submit")
+                page.wait_for("document.querySelector('#alerts .hale-alert') !== null",
+                              timeout=20, what="the acknowledge refusal on the page")
+                check_equal(text(page, "#alerts .hale-alert strong"),
+                            "Not permitted: Acknowledging backup", "alert title")
+                message = text(page, "#alerts .hale-alert-message")
+                check("org.hale.Hale1.acknowledge" in message,
+                      "the alert names the action: %r" % message)
+                check_equal(attr(page, "tr[data-check=backup]", "data-acknowledged"), "false",
+                            "not acknowledged")
+                check_equal(page.evaluate("document.querySelector('tr[data-check=backup]"
+                                          " .hale-ack-message').value"), "known",
+                            "the typed message kept")
                 shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale-denied.png"))
                 print("# SCREENSHOT %s" % shot, flush=True)
                 check(not page.exceptions(), "the page threw: %r" % page.exceptions())
             check_equal(h.get_property("LastResults", IFACE_RELOAD), [], "nothing reloaded")
+            check_equal(h.get_property("Acknowledged"), 0, "nothing acknowledged")
             h.stop_haled()
         finally:
             polkit.terminate()

@@ -4,6 +4,9 @@ documentation see.
 
 - `LANGUAGE=de halectl status` against a real haled answers in German,
   from the build tree's catalogs (HALE_LOCALEDIR);
+- a haled whose own locale is German (LANGUAGE=de) serves the HTML
+  health view in German, status words and check names untouched; the
+  same haled without LANGUAGE serves it in English;
 - after `meson install --destdir`, `man hale.conf` (MANPATH at the
   destdir) documents every key, haled(8) and halectl(1) are there, and
   the installed halectl speaks German from the installed catalogs; the
@@ -65,6 +68,68 @@ def test_status_german():
         h.stop_haled()
 
 
+HTML_CONFIG = """
+[Check backup]
+TTL=1h
+
+[Category jobs]
+Checks=backup
+Sticky=true
+"""
+
+
+def html_view(h, env):
+    """haled started with @env; backup reported failing (jobs trips) and
+    acknowledged; the HTML of /health/services and /__health."""
+    cert = h.mkcert("current.pem", "0a1b2c3e", days=60)
+    h.start_haled(lambda: h.config_text([("current", cert)], extra=HTML_CONFIG), env=env)
+    h.busctl("call", halectx.BUS_NAME, halectx.OBJECT_PATH, "org.hale.Hale1.Health", "Report",
+             "sss", "backup", "fail", "disk full")
+    h.busctl("call", halectx.BUS_NAME, halectx.OBJECT_PATH, "org.hale.Hale1.Health", "Acknowledge",
+             "ss", "backup", "restore running")
+    pages = []
+    for path in ("/health/services", "/__health"):
+        status, headers, body = h.http_get(path, {"Accept": "text/html"})
+        check(headers.get("content-type", "").startswith("text/html"),
+              "GET %s as text/html: %r" % (path, headers.get("content-type")))
+        pages.append(body.decode())
+    h.allowed_warnings += [r"backup", r"jobs", r"sticky"]
+    h.stop_haled()
+    return pages
+
+
+def test_html_german():
+    if BUILD is None:
+        halectx._skip_or_fail("HALE_BUILD_ROOT unset (run through meson test)")
+    localedir = os.path.join(BUILD, "po")
+    # LC_ALL empty counts as unset: LANG decides, and C.UTF-8 lets LANGUAGE work.
+    base = {"LC_ALL": "", "LANG": "C.UTF-8", "HALE_LOCALEDIR": localedir}
+    host = os.uname().nodename
+
+    with halectx.Hale(P, "i18n-html-de") as h:
+        services, ft = html_view(h, dict(base, LANGUAGE="de"))
+    log("German /health/services:\n" + services)
+    for want in ('<html lang="de">', "<h1>%s ist nicht gesund</h1>" % host, "<h2>Kategorien</h2>",
+                 "<h2>Prüfungen</h2>", "<th>Prüfung</th>", "<th>Meldung</th>",
+                 "Bestätigt: <q>restore running</q>", "von uid:%d, vor " % os.getuid(),
+                 "Sticky-Kategorie.", "1 bestätigt", "erzeugt "):
+        check(want in services, "no %r in the German HTML view" % want)
+    for english in ("Acknowledged", "<h2>Checks</h2>", "<th>Message</th>", " is unhealthy"):
+        check(english not in services, "English %r in the German HTML view" % english)
+    # What scripts match stays: status words, names, the checks' own messages.
+    for kept in ('<header class="unhealthy"', ">critical", ">disabled<", ">backup<", "disk full",
+                 "sticky: check backup failed"):
+        check(kept in services, "%r changed in the German HTML view" % kept)
+    check("<h2>Prüfungen</h2>" in ft and "Bestätigt:" in ft, "/__health as HTML in German")
+
+    with halectx.Hale(P, "i18n-html-en") as h:
+        services, _ = html_view(h, dict(base, LANGUAGE=""))
+    for want in ('<html lang="en">', "<h1>%s is unhealthy</h1>" % host, "<h2>Checks</h2>",
+                 "Acknowledged: <q>restore running</q>", "1 acknowledged"):
+        check(want in services, "no %r in the English HTML view:\n%s" % (want, services))
+    check("Prüfung" not in services, "German in the English HTML view")
+
+
 def documented_keys():
     """Key= of every .BI/.B paragraph tag of the source hale.conf.5."""
     with open(os.path.join(SRCDIR, "docs", "hale.conf.5")) as f:
@@ -119,4 +184,4 @@ def test_installed():
 
 
 if __name__ == "__main__":
-    halectx.run([test_status_german, test_installed])
+    halectx.run([test_status_german, test_html_german, test_installed])

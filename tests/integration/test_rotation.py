@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import halectx  # noqa: E402
+from halesys import OpenBusHale, system_python  # noqa: E402
 from halectx import (BUS_NAME, OBJECT_PATH, check, check_equal, fail, find_series, log,  # noqa: E402
                      one_value, wait_until)
 
@@ -338,35 +339,6 @@ def test_prometheus_sees_seed_series():
             server.shutdown()
         h.allowed_warnings += [r"idp", r"endpoint", r"[Dd]egraded", r"503"]
         h.stop_haled()
-
-
-def system_python():
-    """A python3 that has dbusmock (pyenv's may not: Debian's does)."""
-    for py in (os.environ.get("HALE_TEST_PYTHON"), "/usr/bin/python3", sys.executable):
-        if py and subprocess.run([py, "-c", "import dbusmock"], capture_output=True).returncode == 0:
-            return py
-    return None
-
-
-class OpenBusHale(halectx.Hale):
-    """halectx.Hale on a bus any uid may connect to, so a caller of
-    another uid is refused by haled rather than by the bus."""
-
-    def start_bus(self):
-        os.chmod(self.tmp, 0o755)
-        conf = os.path.join(self.tmp, "bus.conf")
-        with open(conf, "w") as f:
-            f.write("""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>session</type><listen>unix:path=%s/bus</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/>
-<allow receive_sender="*"/></policy></busconfig>
-""" % self.tmp)
-        self.bus_proc = subprocess.Popen(
-            ["dbus-daemon", "--nofork", "--print-address=1", "--config-file=" + conf],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        self.bus_address = self.bus_proc.stdout.readline().decode().strip()
-        check(self.bus_address.startswith("unix:"), "dbus-daemon address %r" % self.bus_address)
 
 
 def test_refused_caller():

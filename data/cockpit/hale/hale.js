@@ -16,7 +16,8 @@
  * everyone; haled asks polkit, and a refusal comes back as
  * org.freedesktop.DBus.Error.AccessDenied, which is shown to the user.
  * Acknowledge, RemoveAcknowledgement and EnableCategory are offered only
- * when haled's introspection has them.
+ * when haled's introspection has them; their results arrive like any
+ * other change, with ChecksChanged and PropertiesChanged.
  *
  * Plain JavaScript, no build step: strings go through cockpit.gettext so
  * that the package's po.js can translate them.
@@ -41,6 +42,8 @@
         endpoints: null, /* GetEndpoints()[0] */
         pending: {}, /* service name -> true while our call runs */
         ackForm: null, /* the check whose acknowledge form is open */
+        ackDraft: "", /* what was typed in it */
+        ackFocus: false, /* the form just opened: focus its input */
         present: true, /* haled owns the name */
     };
 
@@ -185,9 +188,10 @@
         console.warn("hale:", title, ex && ex.name, errorText(ex));
     }
 
-    function hasMethod(iface, method) {
-        const meta = client && client.meta && client.meta[iface];
-        return !!(meta && meta.methods && method in meta.methods);
+    /* cockpit's proxy gains a function per method of the interface's
+     * introspection (its client keeps the introspection to itself). */
+    function hasMethod(proxy, method) {
+        return !!(proxy && proxy.valid && typeof proxy[method] === "function");
     }
 
     function call(iface, method, args) {
@@ -270,31 +274,41 @@
                 });
     }
 
-    function acknowledge(check, message) {
-        call(HEALTH, "Acknowledge", [check, message])
+    /* Acknowledge, RemoveAcknowledgement and EnableCategory answer once
+     * haled has changed; ChecksChanged and PropertiesChanged then bring
+     * the new report, as they do for a change made elsewhere. */
+    function act(key, what, method, args, done) {
+        model.pending[key] = true;
+        render();
+        call(HEALTH, method, args)
                 .then(function () {
-                    model.ackForm = null;
-                    refreshReport();
+                    if (done)
+                        done();
                 })
                 .catch(function (ex) {
-                    showError(cockpit.format(_("Acknowledging $0"), check), ex);
+                    showError(what, ex);
+                })
+                .finally(function () {
+                    delete model.pending[key];
+                    render();
                 });
+    }
+
+    function acknowledge(check, message) {
+        act("ack:" + check, cockpit.format(_("Acknowledging $0"), check), "Acknowledge", [check, message],
+            function () {
+                model.ackForm = null;
+                model.ackDraft = "";
+            });
     }
 
     function removeAcknowledgement(check) {
-        call(HEALTH, "RemoveAcknowledgement", [check])
-                .then(refreshReport)
-                .catch(function (ex) {
-                    showError(cockpit.format(_("Removing the acknowledgement of $0"), check), ex);
-                });
+        act("ack:" + check, cockpit.format(_("Removing the acknowledgement of $0"), check),
+            "RemoveAcknowledgement", [check]);
     }
 
     function enableCategory(category) {
-        call(HEALTH, "EnableCategory", [category])
-                .then(refreshReport)
-                .catch(function (ex) {
-                    showError(cockpit.format(_("Enabling $0"), category), ex);
-                });
+        act("category:" + category, cockpit.format(_("Enabling $0"), category), "EnableCategory", [category]);
     }
 
     /* --- rendering ----------------------------------------------------- */
@@ -452,123 +466,178 @@
         fillTable("endpoints", rows, model.endpoints !== null);
     }
 
-    /* The report's checks and categories (issue 5) come as objects of
-     * NAME: {...} or arrays of {name, ...}; both are taken. */
+    /* The report's "checks" and "categories" are objects of NAME: {...}
+     * in configuration order (hale-aggregate-report.c). */
     function entries(collection) {
-        if (Array.isArray(collection))
-            return collection.map(function (x) { return [x.name, x] });
-        if (collection && typeof collection === "object")
-            return Object.keys(collection).map(function (k) { return [k, collection[k]] });
+        if (collection && typeof collection === "object" && !Array.isArray(collection))
+            return Object.keys(collection).map(function (k) { return [k, collection[k] || {}] });
         return [];
     }
 
-    /* An acknowledgement wherever the report puts it: {message, by/author,
-     * at} on the entry or in its details, or a flag with a message. */
-    function acknowledgementOf(check) {
-        const d = check.details || {};
-        const ack = check.acknowledgement || check.acknowledged || d.acknowledgement || d.acknowledged;
+    /* "acknowledged": null, or {message, author, uid, time (RFC 3339)}. */
+    function ackCell(ack) {
         if (!ack)
-            return null;
-        if (typeof ack === "object")
-            return ack;
-        return { message: check.ack_message || d.ack_message || "" };
+            return [];
+        const who = [ack.author, ack.time ? formatTime(Date.parse(ack.time)) : null]
+                .filter(function (x) { return x }).join(", ");
+        return [
+            el("q", { class: "hale-ack-text", text: ack.message || "" }),
+            who ? el("span", { class: "hale-muted hale-ack-by", text: " " + cockpit.format(_("by $0"), who) }) : null,
+        ];
+    }
+
+    function ackForm(name) {
+        const input = el("input", {
+            type: "text",
+            class: "hale-ack-message",
+            required: true,
+            maxlength: 1024,
+            placeholder: _("Why (shown with the check)"),
+            "aria-label": _("Acknowledgement message"),
+            oninput: function () { model.ackDraft = input.value },
+        });
+        /* A report arriving while the operator types redraws the row:
+         * what was typed stays. */
+        input.value = model.ackDraft;
+        return el("form", {
+            class: "hale-ack-form",
+            onsubmit: function (ev) {
+                ev.preventDefault();
+                const message = input.value.trim();
+                if (message)
+                    acknowledge(name, message);
+            },
+        }, [
+            input,
+            el("button", {
+                class: "hale-button hale-ack-submit",
+                type: "submit",
+                disabled: !!model.pending["ack:" + name],
+                text: _("Acknowledge"),
+            }),
+            el("button", {
+                class: "hale-button hale-secondary hale-ack-cancel",
+                type: "button",
+                text: _("Cancel"),
+                onclick: function () {
+                    model.ackForm = null;
+                    model.ackDraft = "";
+                    render();
+                },
+            }),
+        ]);
     }
 
     function renderChecks() {
         const report = model.report || {};
         const list = entries(report.checks);
         $("checks-section").hidden = list.length === 0;
-        const canAck = hasMethod(HEALTH, "Acknowledge");
-        const canUnack = hasMethod(HEALTH, "RemoveAcknowledgement");
+        const canAck = hasMethod(health, "Acknowledge");
+        const canUnack = hasMethod(health, "RemoveAcknowledgement");
+        const acknowledged = health && health.valid && typeof health.Acknowledged === "number"
+            ? health.Acknowledged
+            : report.acknowledged;
+        $("acknowledged").textContent = acknowledged
+            ? cockpit.format(cockpit.ngettext("$0 acknowledged", "$0 acknowledged", acknowledged), acknowledged)
+            : "";
 
+        let focus = null;
         const rows = list.map(function (pair) {
             const name = pair[0];
-            const c = pair[1] || {};
-            const ack = acknowledgementOf(c);
-            const ackText = ack
-                ? [ack.message, ack.by || ack.author || ack.actor, ack.at || ack.acknowledged_at]
-                        .filter(function (x) { return x }).join(" · ")
-                : "";
+            const c = pair[1];
+            const ack = c.acknowledged || null;
+            const pending = !!model.pending["ack:" + name];
             const actions = [];
             if (ack && canUnack) {
                 actions.push(el("button", {
-                    class: "hale-button hale-unack",
+                    class: "hale-button hale-secondary hale-unack",
                     type: "button",
+                    disabled: pending,
                     text: _("Remove acknowledgement"),
                     onclick: function () { removeAcknowledgement(name) },
                 }));
-            } else if (!ack && canAck && statusClass(c.status) !== "ok") {
+            } else if (!ack && canAck && (c.status === "warning" || c.status === "critical")) {
+                /* A failure (not a check that has not run yet). */
                 if (model.ackForm === name) {
-                    const input = el("input", {
-                        type: "text",
-                        class: "hale-ack-message",
-                        placeholder: _("Why (shown with the check)"),
-                        "aria-label": _("Acknowledgement message"),
-                    });
-                    actions.push(el("form", {
-                        class: "hale-ack-form",
-                        onsubmit: function (ev) {
-                            ev.preventDefault();
-                            acknowledge(name, input.value.trim());
-                        },
-                    }, [
-                        input,
-                        el("button", { class: "hale-button", type: "submit", text: _("Acknowledge") }),
-                        el("button", {
-                            class: "hale-button hale-secondary",
-                            type: "button",
-                            text: _("Cancel"),
-                            onclick: function () { model.ackForm = null; render() },
-                        }),
-                    ]));
-                    window.setTimeout(function () { input.focus() }, 0);
+                    const form = ackForm(name);
+                    focus = form.querySelector("input");
+                    actions.push(form);
                 } else {
                     actions.push(el("button", {
                         class: "hale-button hale-ack",
                         type: "button",
                         text: _("Acknowledge"),
-                        onclick: function () { model.ackForm = name; render() },
+                        onclick: function () {
+                            model.ackForm = name;
+                            model.ackDraft = "";
+                            model.ackFocus = true;
+                            render();
+                        },
                     }));
                 }
             }
-            return el("tr", { "data-check": name, "data-status": c.status || "", "data-acknowledged": ack ? "true" : "false" }, [
-                el("th", { scope: "row", text: name }),
+            const kind = [c.kind, (c.categories || []).join(", ")].filter(function (x) { return x }).join(" · ");
+            return el("tr", {
+                "data-check": name,
+                "data-status": c.status || "",
+                "data-acknowledged": ack ? "true" : "false",
+            }, [
+                el("th", { scope: "row" }, [
+                    name,
+                    kind ? el("div", { class: "hale-muted hale-sub", text: kind }) : null,
+                ]),
                 el("td", {}, [badge(c.status)]),
-                el("td", { class: "hale-wrap", text: c.message || "" }),
-                el("td", { class: "hale-wrap", text: ackText }),
+                el("td", { class: "hale-wrap hale-check-message", text: c.message || "" }),
+                /* A push check's report takes no time of haled's. */
+                el("td", { text: c.kind !== "push" && typeof c.duration_ms === "number" ? formatDuration(c.duration_ms * 1000) : "" }),
+                el("td", { class: "hale-wrap hale-ack-cell" }, ackCell(ack)),
                 el("td", { class: "hale-actions" }, actions),
             ]);
         });
+        /* Keep the caret where it was: a redraw replaced the input. */
+        const active = document.activeElement;
+        const hadFocus = active && active.classList && active.classList.contains("hale-ack-message");
+        const caret = hadFocus ? active.selectionStart : null;
         fillTable("checks", rows, true);
+        if (focus && (hadFocus || model.ackFocus)) {
+            focus.focus();
+            if (caret !== null)
+                focus.setSelectionRange(caret, caret);
+            model.ackFocus = false;
+        }
     }
 
     function renderCategories() {
         const report = model.report || {};
         const list = entries(report.categories);
         $("categories-section").hidden = list.length === 0;
-        const canEnable = hasMethod(HEALTH, "EnableCategory");
+        const canEnable = hasMethod(health, "EnableCategory");
 
         const rows = list.map(function (pair) {
             const name = pair[0];
-            const c = pair[1] || {};
-            const d = c.details || {};
-            const enabled = "enabled" in c ? c.enabled : d.enabled;
-            const sticky = "sticky" in c ? c.sticky : d.sticky;
-            let state = enabled === false ? _("disabled") : _("enabled");
-            if (sticky)
+            const c = pair[1];
+            const enabled = c.enabled !== false;
+            let state = enabled ? _("enabled") : _("disabled");
+            if (c.sticky)
                 state += " · " + _("sticky");
-            const checks = c.checks || d.checks || [];
-            return el("tr", { "data-category": name, "data-status": c.status || "", "data-enabled": enabled === false ? "false" : "true" }, [
+            let why = "";
+            if (!enabled) {
+                why = c.disabled_reason || "";
+                if (c.disabled_at)
+                    why += " (" + formatTime(Date.parse(c.disabled_at)) + ")";
+            }
+            return el("tr", { "data-category": name, "data-status": c.status || "", "data-enabled": enabled ? "true" : "false" }, [
                 el("th", { scope: "row", text: name }),
                 el("td", {}, [badge(c.status)]),
-                el("td", { text: state }),
-                el("td", { class: "hale-wrap", text: Array.isArray(checks) ? checks.join(", ") : Object.keys(checks).join(", ") }),
-                el("td", { class: "hale-wrap", text: c.message || "" }),
+                el("td", { class: "hale-category-state", text: state }),
+                el("td", { class: "hale-wrap", text: (c.checks || []).join(", ") }),
+                el("td", { class: "hale-wrap hale-category-reason", text: why }),
                 el("td", { class: "hale-actions" }, [
-                    enabled === false && canEnable
+                    !enabled && canEnable
                         ? el("button", {
                             class: "hale-button hale-enable",
                             type: "button",
+                            disabled: !!model.pending["category:" + name],
                             text: _("Enable again"),
                             onclick: function () { enableCategory(name) },
                         })
@@ -641,8 +710,10 @@
              * services report and the endpoints. */
             refreshAll();
         });
-        /* Every Health signal (StatusChanged, and the aggregated checks'
-         * signals when haled has them) may change the report. */
+        /* Every Health signal may change the report: StatusChanged, and
+         * ChecksChanged (a check's outcome, an acknowledgement or a
+         * category moved). The Acknowledged property comes with
+         * PropertiesChanged, above. */
         health.addEventListener("signal", refreshReport);
 
         reload.addEventListener("changed", function () {
