@@ -27,12 +27,7 @@
 static char *
 format_rfc3339 (gint64 usec)
 {
-  g_autoptr (GDateTime) dt = NULL;
-
-  if (usec <= 0)
-    return NULL;
-  dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
-  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+  return usec > 0 ? hale_rfc3339_format (usec / G_USEC_PER_SEC) : NULL;
 }
 
 static void

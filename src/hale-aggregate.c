@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include "hale-units.h"
 #include "hale-aggregate.h"
 
 #include <errno.h>
@@ -428,8 +429,7 @@ publish_check (HaleAggregate *self, const char *name)
                          g_variant_new_strv ((const char *const *)categories, -1));
   if (ack != NULL)
     {
-      g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (ack->time / G_USEC_PER_SEC);
-      g_autofree char *when = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
+      g_autofree char *when = hale_rfc3339_format (ack->time / G_USEC_PER_SEC);
 
       g_variant_builder_add (&details, "{sv}", "acknowledged",
                              g_variant_new_parsed ("{'message': <%s>, 'author': <%s>, "

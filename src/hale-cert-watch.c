@@ -20,12 +20,19 @@
 #include "hale-units.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Events are folded until none came for DEBOUNCE_MS, but never delayed
  * more than DEBOUNCE_MAX_MS after the first: a file rewritten without
  * pause must still be read. */
+/* A leaf, its chain and a CA bundle fit in far less. */
+#define MAX_CERTIFICATE_FILE_SIZE (1024 * 1024)
+
 #define DEBOUNCE_MS 50
 #define DEBOUNCE_MAX_MS 250
 /* A good certificate that reads as broken or missing right after an
@@ -149,16 +156,6 @@ static void
 schedule_sync_monitors (HaleCertWatch *self);
 
 /* Time and its words ---------------------------------------------------- */
-
-static char *
-format_rfc3339 (gint64 seconds)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (seconds);
-
-  if (dt == NULL)
-    return g_strdup ("");
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
-}
 
 static GSource *
 timeout_attach (HaleCertWatch *self, guint ms, GSourceFunc func, gpointer data)
@@ -687,9 +684,9 @@ entry_publish (Entry *entry)
     {
       gint64 expiry = MIN (info->not_after, info->chain_not_after);
       gint64 expiry_remaining_usec = expiry * G_USEC_PER_SEC - now_usec;
-      g_autofree char *nb = format_rfc3339 (info->not_before);
-      g_autofree char *na = format_rfc3339 (info->not_after);
-      g_autofree char *cna = format_rfc3339 (info->chain_not_after);
+      g_autofree char *nb = hale_rfc3339_format (info->not_before);
+      g_autofree char *na = hale_rfc3339_format (info->not_after);
+      g_autofree char *cna = hale_rfc3339_format (info->chain_not_after);
       g_autofree char *span = hale_span_format (info->not_after - now, 1);
 
       /* Only what the file says, nothing that moves with the clock:
@@ -748,7 +745,7 @@ entry_publish (Entry *entry)
     }
   if (entry->last_renewal != 0)
     {
-      g_autofree char *lr = format_rfc3339 (entry->last_renewal);
+      g_autofree char *lr = hale_rfc3339_format (entry->last_renewal);
       g_variant_builder_add (&builder, "{sv}", "last_renewal", g_variant_new_string (lr));
     }
 
@@ -791,7 +788,7 @@ entry_renewed (Entry *entry, const HaleCertInfo *previous, const HaleCertInfo *c
   const char *buf[2];
 
   entry->last_renewal = g_get_real_time () / G_USEC_PER_SEC;
-  when = format_rfc3339 (entry->last_renewal);
+  when = hale_rfc3339_format (entry->last_renewal);
   hale_metric_inc (self->m_renewals, success, 1);
   hale_metric_set (self->m_last_renewal, type_labels (entry, buf), (double)entry->last_renewal);
   g_key_file_set_string (self->persist, group, "LastRenewal", when);
@@ -876,14 +873,19 @@ confirm_cb (gpointer user_data)
 /* One read, done in a worker thread from open to parse: GIO's
  * asynchronous load hops between the loop and its threads four or five
  * times a file, which with ten thousand files is most of a re-check's
- * cost. Only the path goes in; bytes, info and error come out. */
+ * cost. Only the path goes in; bytes, info and error come out.
+ *
+ * Only a regular file of a certificate's size is read: opening a FIFO
+ * would block the worker thread for good (cancelling does not wake it;
+ * O_NONBLOCK makes the open return), and /dev/zero or a huge file would
+ * fill memory and hold the parser. */
 typedef struct
 {
   char *path;
   GBytes *bytes;
   HaleCertInfo *info;
-  GError *io_error; /* G_IO_ERROR, from reading */
-  GError *error;    /* HALE_CERT_ERROR, from parsing */
+  GError *io_error; /* G_IO_ERROR, from opening or reading */
+  GError *error;    /* HALE_CERT_ERROR, naming the path */
 } ReadJob;
 
 static void
@@ -898,22 +900,113 @@ read_job_free (ReadJob *job)
 }
 
 static void
+read_job_io_error (ReadJob *job, int saved_errno)
+{
+  job->io_error = g_error_new (G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s: %s", job->path,
+                               g_strerror (saved_errno));
+}
+
+static void
+read_job_too_large (ReadJob *job)
+{
+  g_set_error (&job->error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED,
+               "%s is larger than %u KiB: not a certificate file", job->path,
+               MAX_CERTIFICATE_FILE_SIZE / 1024);
+}
+
+/* Reads all of @fd, up to one byte more than a certificate file may
+ * have. */
+static void
+read_job_read (ReadJob *job, int fd, gsize size_hint)
+{
+  gsize cap = MIN (size_hint, (gsize)MAX_CERTIFICATE_FILE_SIZE) + 1;
+  gsize len = 0;
+  char *buf = g_malloc (cap);
+
+  for (;;)
+    {
+      gssize n;
+
+      if (len == cap)
+        {
+          if (cap > MAX_CERTIFICATE_FILE_SIZE)
+            break;
+          cap = MIN (cap * 2, (gsize)MAX_CERTIFICATE_FILE_SIZE + 1);
+          buf = g_realloc (buf, cap);
+        }
+      n = read (fd, buf + len, cap - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          read_job_io_error (job, errno);
+          g_free (buf);
+          return;
+        }
+      if (n == 0)
+        break;
+      len += (gsize)n;
+    }
+  if (len > MAX_CERTIFICATE_FILE_SIZE)
+    {
+      /* It grew between the look and the read. */
+      read_job_too_large (job);
+      g_free (buf);
+      return;
+    }
+  job->bytes = g_bytes_new_take (g_realloc (buf, MAX (len, 1)), len);
+}
+
+static void
 read_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
   ReadJob *job = task_data;
-  g_autoptr (GError) file_error = NULL;
-  char *contents = NULL;
-  gsize len = 0;
+  struct stat st;
+  int fd = g_open (job->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 
-  if (!g_file_get_contents (job->path, &contents, &len, &file_error))
-    job->io_error = g_error_new_literal (
-        G_IO_ERROR, g_io_error_from_file_error ((GFileError)file_error->code), file_error->message);
+  if (fd < 0)
+    read_job_io_error (job, errno);
+  else if (fstat (fd, &st) != 0)
+    read_job_io_error (job, errno);
+  else if (!S_ISREG (st.st_mode))
+    g_set_error (&job->error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED,
+                 "%s is not a regular file", job->path);
+  else if (st.st_size > MAX_CERTIFICATE_FILE_SIZE)
+    read_job_too_large (job);
   else
+    read_job_read (job, fd, (gsize)st.st_size);
+  if (fd >= 0)
+    close (fd);
+
+  if (job->bytes != NULL)
     {
-      job->bytes = g_bytes_new_take (contents, len);
       job->info = hale_cert_info_parse (job->bytes, &job->error);
+      if (job->info == NULL)
+        g_prefix_error (&job->error, "%s: ", job->path);
     }
   g_task_return_boolean (task, TRUE);
+}
+
+/* The end of a read, whatever ended it: the check, the series, and the
+ * next read in the queue. Takes @info and @error. */
+static void
+read_done (Entry *entry, HaleCertInfo *info, GError *error)
+{
+  g_clear_object (&entry->cancellable);
+  entry->self->reads_in_flight--;
+
+  entry_apply (entry, info, error);
+  if (entry->confirming && entry->confirm_id == 0)
+    entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
+
+  /* The link may point elsewhere now. Looking at the monitors walks
+   * every entry: only when this one's directories moved (a symlink
+   * swap), or to retry a directory that could not be watched, and then
+   * once for a whole burst of reads, not once per read. */
+  if (entry_resolve (entry) || entry->self->monitors_missing)
+    schedule_sync_monitors (entry->self);
+
+  pump_reads (entry->self);
 }
 
 static void
@@ -929,34 +1022,16 @@ load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
   entry = user_data;
   job = g_task_get_task_data (G_TASK (res));
-  g_clear_object (&entry->cancellable);
-  entry->self->reads_in_flight--;
-
   if (job->io_error != NULL)
     hale_cert_error_from_io (&error, job->io_error, entry->path);
   else if (job->info == NULL)
-    {
-      error = g_steal_pointer (&job->error);
-      g_prefix_error (&error, "%s: ", entry->path);
-    }
+    error = g_steal_pointer (&job->error);
   else
     {
       info = g_steal_pointer (&job->info);
       g_signal_emit (entry->self, signals[SIGNAL_READ], 0, entry->name, job->bytes, info);
     }
-
-  entry_apply (entry, info, error);
-  if (entry->confirming && entry->confirm_id == 0)
-    entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
-
-  /* The link may point elsewhere now. Looking at the monitors walks
-   * every entry: only when this one's directories moved (a symlink
-   * swap), or to retry a directory that could not be watched, and then
-   * once for a whole burst of reads, not once per read. */
-  if (entry_resolve (entry) || entry->self->monitors_missing)
-    schedule_sync_monitors (entry->self);
-
-  pump_reads (entry->self);
+  read_done (entry, info, error);
 }
 
 static gboolean

@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include "hale-units.h"
 #include "hale-connectivity.h"
 
 #include "hale-names.h"
@@ -211,14 +212,6 @@ endpoint_qos (const Endpoint *e)
   return (double)ok / e->history_len;
 }
 
-static char *
-format_rfc3339 (gint64 usec)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
-
-  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
-}
-
 #define ADD(b, key, format, ...)                                                                   \
   g_variant_builder_add (b, "{sv}", key, g_variant_new (format, __VA_ARGS__))
 
@@ -263,7 +256,7 @@ endpoint_details (HaleConnectivity *self, Endpoint *e, gint64 now)
       if (e->last_success_text == NULL
           || e->last_success_text_at != e->last_success_at / G_USEC_PER_SEC)
         {
-          g_autofree char *text = format_rfc3339 (e->last_success_at);
+          g_autofree char *text = hale_rfc3339_format ((e->last_success_at) / G_USEC_PER_SEC);
           g_clear_pointer (&e->last_success_text, g_variant_unref);
           e->last_success_text = g_variant_ref_sink (g_variant_new_string (text));
           e->last_success_text_at = e->last_success_at / G_USEC_PER_SEC;
@@ -535,7 +528,7 @@ publish_connectivity (HaleConnectivity *self, gint64 now)
   g_variant_dict_insert (&d, "last_successful_at", "x", self->last_successful / G_USEC_PER_SEC);
   if (self->last_successful > 0)
     {
-      g_autofree char *text = format_rfc3339 (self->last_successful);
+      g_autofree char *text = hale_rfc3339_format ((self->last_successful) / G_USEC_PER_SEC);
       g_variant_dict_insert (&d, "last_successful", "s", text);
     }
   g_variant_dict_insert (&d, "degraded_mode", "b", self->degraded);
@@ -586,7 +579,7 @@ static void
 enter_degraded (HaleConnectivity *self, gint64 now, gint64 since)
 {
   g_autofree char *failing = failing_list (self, FALSE);
-  g_autofree char *since_text = format_rfc3339 (since);
+  g_autofree char *since_text = hale_rfc3339_format ((since) / G_USEC_PER_SEC);
   g_autofree char *message = NULL;
 
   self->degraded = TRUE;

@@ -186,19 +186,12 @@ timer_clear (Sequence *seq)
   g_clear_pointer (&seq->timer, g_source_unref);
 }
 
-static char *
-format_rfc3339 (gint64 usec)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
-  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
-}
-
 static void
 publish_check (HaleReload *self, const HaleReloadResult *r, gboolean rolled_back,
                const char *rollback_error)
 {
   g_autofree char *check = g_strconcat (HALE_CHECK_PREFIX_SERVICE, r->service, NULL);
-  g_autofree char *finished = format_rfc3339 (r->finished_at);
+  g_autofree char *finished = hale_rfc3339_format ((r->finished_at) / G_USEC_PER_SEC);
   g_autofree char *message = NULL;
   g_autoptr (HaleCheckResult) result = NULL;
   GVariantBuilder b;

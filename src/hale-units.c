@@ -390,3 +390,11 @@ hale_listen_parse (const char *text, char **out_host, guint16 *out_port, GError 
     *out_port = (guint16)port;
   return TRUE;
 }
+
+char *
+hale_rfc3339_format (gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_seconds);
+
+  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
+}

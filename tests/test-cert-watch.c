@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "hale-cert-watch.h"
+
+#include <sys/stat.h>
 #include "hale-names.h"
 #include "hale-report.h"
 #include "hale-test-cert.h"
@@ -558,6 +560,43 @@ test_garbage_then_recover (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->renewals, ==, 1);
 }
 
+/* What is not a certificate file is said so, and blocks nothing: a FIFO
+ * at one path (opening it would hang a GIO thread), a huge file at
+ * another; the certificate beside them is still watched. */
+static void
+test_not_a_certificate_file (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (HaleTestCert) cert = make_cert ("a.test", "0a", 0, 0);
+  g_autoptr (HaleTestCert) cert2 = make_cert ("a.test", "0b", 0, 0);
+  const char *names[] = { "current", "fifo", "huge", NULL };
+  g_autofree char *path = cert_path (fx, "current");
+  g_autofree char *fifo = cert_path (fx, "fifo");
+  g_autofree char *huge = cert_path (fx, "huge");
+  g_autofree char *zeros = g_malloc0 (2 * 1024 * 1024);
+  g_autoptr (HaleCheckResult) result = NULL;
+
+  write_atomic (path, cert);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_true (g_file_set_contents (huge, zeros, 2 * 1024 * 1024, NULL));
+  configure (fx, names, NULL);
+
+  g_assert_true (wait_check (fx, "fifo", NULL, HALE_CHECK_CRITICAL, "read_failed"));
+  result = get_check (fx, "fifo");
+  g_assert_nonnull (strstr (result->message, "not a regular file"));
+  g_clear_pointer (&result, hale_check_result_unref);
+  g_assert_true (wait_check (fx, "huge", NULL, HALE_CHECK_CRITICAL, "read_failed"));
+  result = get_check (fx, "huge");
+  g_assert_nonnull (strstr (result->message, "larger than 1024 KiB"));
+
+  /* Re-checks of the FIFO do not pile up blocked reads: the renewal
+   * beside it is seen as quickly as ever. */
+  g_assert_true (wait_check (fx, "current", "0a", HALE_CHECK_HEALTHY, NULL));
+  for (int i = 0; i < 20; i++)
+    hale_cert_watch_recheck (fx->watch);
+  write_atomic (path, cert2);
+  g_assert_true (wait_check (fx, "current", "0b", HALE_CHECK_HEALTHY, NULL));
+}
+
 /* The same certificate back after a broken file is no renewal. */
 static void
 test_same_serial_back (Fixture *fx, gconstpointer data)
@@ -929,6 +968,7 @@ main (int argc, char **argv)
   ADD ("delete", test_delete);
   ADD ("garbage-then-recover", test_garbage_then_recover);
   ADD ("same-serial-back", test_same_serial_back);
+  ADD ("not-a-certificate-file", test_not_a_certificate_file);
   ADD ("thresholds", test_thresholds);
   ADD ("threshold-crossing", test_threshold_crossing);
   ADD ("chain-expires-first", test_chain_expires_first);
