@@ -811,6 +811,60 @@ test_reconfigure_removes (Fixture *fx, gconstpointer data)
 
 /* What a haled that was down missed: a second watch on the same
  * state directory. */
+/* More certificates than reads in flight (32): every one is read at
+ * start and at a re-check, each keeps its own threshold behind the one
+ * timer, and a renewal in the middle of a re-check is seen. */
+static void
+test_many (Fixture *fx, gconstpointer data)
+{
+  enum
+  {
+    N = 100
+  };
+  gint64 now = now_seconds ();
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (HaleTestCert) soon = make_cert ("soon", "7f", now - DAY, now + 8);
+  g_autoptr (HaleTestCert) renewed = make_cert ("c50", "7e", now - DAY, now + 90 * DAY);
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *serial = g_strdup_printf ("%02x", i + 1);
+      char *name = g_strdup_printf ("c%u", i);
+      g_autoptr (HaleTestCert) cert = make_cert (name, serial, now - DAY, now + (30 + i) * DAY);
+      g_autofree char *path = cert_path (fx, name);
+
+      write_atomic (path, i == 7 ? soon : cert);
+      g_ptr_array_add (names, name);
+    }
+  g_ptr_array_add (names, NULL);
+  configure (fx, (const char *const *)names->pdata, "WarningBefore=1h\nCriticalBefore=4s\n");
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *serial = g_strdup_printf ("%02x", i + 1);
+      const char *name = g_ptr_array_index (names, i);
+
+      if (i == 7)
+        g_assert_true (wait_check (fx, name, "7f", HALE_CHECK_WARNING, NULL));
+      else
+        g_assert_true (wait_check (fx, name, serial, HALE_CHECK_HEALTHY, NULL));
+    }
+
+  /* A re-check queues all of them; a renewal goes ahead. */
+  hale_cert_watch_recheck (fx->watch);
+  {
+    g_autofree char *path = cert_path (fx, "c50");
+    write_atomic (path, renewed);
+  }
+  g_assert_true (wait_check (fx, "c50", "7e", HALE_CHECK_HEALTHY, NULL));
+  g_assert_cmpuint (fx->renewals, ==, 1);
+  g_assert_true (wait_check (fx, "c99", "64", HALE_CHECK_HEALTHY, NULL));
+
+  /* The one threshold a few seconds away is crossed, by the clock. */
+  g_assert_true (wait_check (fx, "c7", "7f", HALE_CHECK_CRITICAL, NULL));
+  g_assert_true (wait_check (fx, "c6", "07", HALE_CHECK_HEALTHY, NULL));
+}
+
 static void
 test_persisted (Fixture *fx, gconstpointer data)
 {
@@ -921,6 +975,7 @@ main (int argc, char **argv)
   ADD ("symlink-swap", test_symlink_swap);
   ADD ("reconfigure-removes", test_reconfigure_removes);
   ADD ("persisted", test_persisted);
+  ADD ("many", test_many);
   ADD ("no-state-dir", test_no_state_dir);
 #undef ADD
 

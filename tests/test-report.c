@@ -299,6 +299,19 @@ test_report_remaining_computed (void)
   g_assert_cmpint (json_object_get_int_member (details, "remaining_seconds"), >=, 90 * 86400 - 5);
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (details, "percentage"), 0.0, 0.01);
 
+  /* A new result for a certificate is shown, not the details written
+   * for the one before; a removed one is gone. */
+  set_check (state, HALE_CHECK_PREFIX_CERTIFICATE "zulu", HALE_CHECK_HEALTHY, "expires in 9d",
+             watch_details ("zz2", now + 10 * 86400 - 1, 90 * 86400));
+  hale_state_remove_check (state, HALE_CHECK_PREFIX_CERTIFICATE "alpha");
+  g_clear_object (&parser);
+  o = get_report (report, HALE_REPORT_CERTIFICATE, &status, &parser);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (o, "details"), "serial"), ==,
+      "zz2");
+  g_assert_cmpuint (json_object_get_size (json_object_get_object_member (o, "certificates")), ==,
+                    1);
+
   /* Other kinds of checks are left as they are. */
   set_check (state, HALE_CHECK_PREFIX_SERVICE "nginx", HALE_CHECK_HEALTHY, "reloaded",
              watch_details ("x", now, 1));
