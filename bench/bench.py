@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for bench/run: CPU per scrape, wrk output parsing, RSS, and the
 # final table. Every measurement is appended to a JSON-lines results file
 # so the table is printed once, at the end, from measured numbers only.

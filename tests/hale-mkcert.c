@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-mkcert: test certificates from the command line, for the
  * integration tests, the demo and the benchmark.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-test-cert.c: certificates made on the spot for tests, with GnuTLS. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-test-cert.h: certificates made on the spot for tests, with GnuTLS.
  *
  * Keys are ECDSA P-256 (fast to make and to sign with); certificates are

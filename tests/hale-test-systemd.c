@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-test-systemd.c: a private, real systemd --user and journald for tests. */
 #include "config.h"
 

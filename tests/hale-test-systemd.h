@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-test-systemd.h: a private, real systemd --user and journald for tests.
  *
- * The recipe of ../shared/testing.md in C: a user manager in its own
+ * A user manager in its own
  * XDG_RUNTIME_DIR and XDG_CONFIG_HOME, its own dbus-daemon on
  * $XDG_RUNTIME_DIR/bus, units written by the test. It is killed by its
  * PID when freed, and by the kernel (PR_SET_PDEATHSIG) when the test
@@ -57,7 +58,7 @@ void
 hale_test_journald_stop (void);
 
 /* What a test that cannot run says: a skip, but a failure under CI=true
- * (../shared/testing.md: CI must not skip integration tests). */
+ * (CI must not skip integration tests). */
 void
 hale_test_skip_or_fail (const char *what, const GError *error);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-test-util.c: what the unit tests share (hale-test-util.h). */
 #include "hale-test-util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-test-util.h: what the unit tests share: running the main loop
  * until something happens (with a cap, so a test fails rather than
  * hangs), temporary trees, subprocesses and HTTP requests that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the aggregate: acknowledgements, categories, sticky
  * categories, the state file, and the reports (hale's JSON, FT's
  * __health, __gtg, HTML) through the real HTTP face.

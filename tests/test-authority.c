@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the authority: who may change something over D-Bus.
  *
  * Each test runs a private dbus-daemon whose policy lets any uid

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-backup.c: the previous certificates kept, pruned and put back. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-cert-watch.c: certificate files watched as rotation tools
  * replace them, against the real main loop, inotify and GnuTLS. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-cert.c: reading certificate files with GnuTLS. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-checks.c: http checks against loopback servers answering in every
  * format (and badly), push checks that expire, and unit checks against
  * a private systemd --user. */

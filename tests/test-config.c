@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-config.c: hale.conf, its drop-ins, and every way to get them wrong. */
 #include "config.h"
 
@@ -88,7 +89,7 @@ assert_problem (GStrv lines, const char *file, const char *where, const char *wh
   g_error ("no problem line \"%s...%s...\" among:\n%s", prefix, what, g_strjoinv ("\n", lines));
 }
 
-/* The example of ../shared/design.md, as written there: operators copy
+/* The example configuration of the design, as written there: operators copy
  * it, trailing annotations and all. */
 static const char example[]
     = "[Monitoring]\n"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-connectivity.c: rounds, the connectivity state and degraded mode,
  * against real local servers, seen through every face.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the data files an operator's tools read: the journal catalog
  * (journalctl -x) and the polkit actions. */
 #include "config.h"
@@ -23,7 +24,7 @@ source_path (const char *relative)
 static GPtrArray *
 message_ids (void)
 {
-  g_autofree char *path = source_path ("src/hale-names.h");
+  g_autofree char *path = source_path ("src/common/hale-names.h");
   g_autofree char *contents = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GRegex) re = NULL;

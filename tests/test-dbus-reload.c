@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for org.hale.Hale1.Reload, the bus face of the reload engine,
  * driven by the real halectl over a private dbus-daemon.
  *

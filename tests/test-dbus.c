@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-dbus.c: org.hale.Hale1 on a private bus, as a client sees it,
  * halectl against it, and the system bus policy in data/ parsed by a
  * real dbus-daemon. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests that the man pages in docs/ say what the programs do: every
  * key the configuration parser accepts is in hale.conf(5) and nothing
  * else is, every halectl command and option is in halectl(1), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-http-tls.c: TLS and authentication on the HTTP faces, over
  * loopback, with a test CA made on the spot. The client is libsoup in
  * the same process, and a bare GnuTLS client in a thread where the test

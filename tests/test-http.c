@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-http.c: the HTTP face over loopback, with a libsoup client in the
  * same process driving the main loop. Every wait has a time limit, so a
  * server that does not answer fails the test instead of hanging it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* docs/metrics.md against the registry: every family the modules register
  * is documented with its type, labels and unit, and every documented row
  * of those modules exists, so the page cannot drift from the code.

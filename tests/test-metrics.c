@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-metrics.c: the Prometheus registry and its exposition. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-probe.c: one probe against real local servers.
  *
  * Everything is on loopback: a SoupServer on an ephemeral port (plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-reload.c: the reload sequence against a real systemd --user,
  * a real local HTTP health endpoint and a real journald.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-report.c: the JSON health report's shapes, statuses and cache. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the rotation agent's reports: the model (hale-rotation: the
  * metrics each report moves, the audit event of a renewal, the checks of
  * its arguments) and its bus face (org.hale.Hale1.Rotation on a private

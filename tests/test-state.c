@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests for the state model: what every face reads. */
 #include "hale-state.h"
 

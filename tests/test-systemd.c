@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-systemd.c: ReloadUnit and JobRemoved against a real systemd --user. */
 #include "config.h"
 

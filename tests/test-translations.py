@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The translations are complete and well-formed.
 
 - po/de.po translates every message of the sources as they are now:

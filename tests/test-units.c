@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-units.c: durations, sizes and listen addresses. */
 #include "config.h"
 

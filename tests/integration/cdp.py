@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """cdp: headless Chromium driven over the Chrome DevTools Protocol, with
 nothing but Python's standard library.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """halectx: run the real haled on a private bus, for the integration tests.
 
 Every test gets its own temporary directory, its own dbus-daemon and its

@@ -1,6 +1,7 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The real system programs the integration tests run privately: a
 journald, a systemd --user with the test's units, a dbus-daemon any uid
-may connect to, and a health endpoint (../../shared/testing.md).
+may connect to, and a health endpoint.
 Imported by test_reload.py, test_cockpit.py and test_rotation.py.
 """
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """promstack: what the tests of data/prometheus and data/grafana share.
 
 The metric names haled registers, read from the sources (every
@@ -40,11 +41,12 @@ def registered_metrics():
     """{name without namespace: type} of every hale_metrics_add in src/."""
     found = {}
     src = os.path.join(SRCDIR, "src")
-    for fn in sorted(os.listdir(src)):
-        if fn.endswith(".c"):
-            with open(os.path.join(src, fn)) as f:
-                for m in _ADD.finditer(f.read()):
-                    found[m.group(2)] = m.group(1).lower()
+    for top, _dirs, files in sorted(os.walk(src)):
+        for fn in sorted(files):
+            if fn.endswith(".c"):
+                with open(os.path.join(top, fn)) as f:
+                    for m in _ADD.finditer(f.read()):
+                        found[m.group(2)] = m.group(1).lower()
     halectx.check(len(found) > 10, "found only %d hale_metrics_add calls in %s" % (len(found), src))
     return found
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Aggregated checks against the real haled: local services on loopback
 answering in each format, a push check that expires, acknowledgements
 and sticky categories through busctl and halectl and across a restart

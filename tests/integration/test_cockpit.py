@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Cockpit page (data/cockpit/hale/) in a real browser.
 
 Debian's cockpit-ws serves it on loopback without a login

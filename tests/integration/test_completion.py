@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """halectl's bash completion, typed into a real interactive bash.
 
 bash runs in a tmux of its own (a private server socket, stopped on the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """org.hale.Hale1 on the bus, as busctl and halectl show it, and that it
 tells the same story as HTTP."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """data/grafana/hale-dashboard.json imports into Grafana as it is and
 every query in it is valid PromQL over metrics haled registers.
 

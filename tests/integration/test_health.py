@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """/health and its sections, as a load balancer and an operator with curl
 see them: shape, status codes, thresholds, broken certificate files."""
 

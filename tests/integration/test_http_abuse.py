@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """What no HTTP client may do to haled: leak its descriptors by closing
 kept-alive connections, hold connections open by never finishing a
 request, or make it buffer a request body. After each, /health still

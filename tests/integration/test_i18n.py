@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """What a German-speaking operator and anyone reading the installed
 documentation see.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """/metrics as Prometheus sees it: promtool, content negotiation, gzip,
 the certificate series, the namespace, and a real Prometheus scraping."""
 

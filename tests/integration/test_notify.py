@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """What systemd hears on NOTIFY_SOCKET: READY=1 once serving, RELOADING=1
 then READY=1 around SIGHUP, WATCHDOG=1 pings, STOPPING=1 on SIGTERM.
 

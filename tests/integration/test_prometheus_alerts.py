@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """From scrape to alert with the real programs: a real Prometheus, set up
 with data/prometheus/scrape-hale.yml's plain job and the shipped
 hale-alerts.yml, scrapes the real haled watching three certificates, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The alert rules in data/prometheus/hale-alerts.yml: every alert has a
 severity, a summary, a description and a runbook that exists in
 docs/prometheus.md; every alert's unit tests show it firing and not

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """data/prometheus/scrape-hale.yml is a configuration Prometheus accepts
 (`promtool check config`), with every way of scraping docs/prometheus.md
 describes, and the rules file it loads is the one in data/.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A real Prometheus scrapes haled the three ways an operator sets it up:
 plain HTTP, HTTPS with a bearer token, HTTPS with basic auth; and a job
 without credentials fails with a 401. Everything is checked through

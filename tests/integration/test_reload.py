@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Reloads through a real, private systemd --user manager, audited in a
 real journald and the JSON file; refused callers audited as refused.
 

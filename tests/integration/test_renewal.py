@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The key scenario: a rotation tool renames a new certificate over the
 watched one, and every face shows the new serial within 2 s."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The rotation agent's reports through the real haled: busctl and
 `halectl record` move the seed's metrics on /metrics, renewals are
 audited in the AuditLog= file, bad arguments are InvalidArgs, a caller

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """SIGHUP and --check-config: a broken configuration is reported and the
 running one stays; a valid one is applied."""
 

@@ -1,0 +1,1530 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hale-cert-watch.c: the [Certificate] files, watched.
+ *
+ * Rotation tools replace certificates in many ways: write a temporary
+ * file and rename it over the old one (most), rewrite in place (cp),
+ * swap a symlink (certbot's live/, Kubernetes' ..data). Watching the
+ * file itself misses the renames, so the parent directory is watched,
+ * and so is every directory a symlink leads to. Bursts of events are
+ * folded into one read a few tens of milliseconds after they stop, and
+ * a slow periodic re-check catches whatever inotify cannot see (network
+ * file systems, a directory that did not exist yet).
+ *
+ * Status depends on the clock as well as on the file: instead of
+ * polling, a timeout is set for the next moment a threshold is crossed.
+ */
+#include "config.h"
+
+#include "hale-cert-watch.h"
+
+#include "hale-names.h"
+#include "hale-units.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Events are folded until none came for DEBOUNCE_MS, but never delayed
+ * more than DEBOUNCE_MAX_MS after the first: a file rewritten without
+ * pause must still be read. */
+/* A leaf, its chain and a CA bundle fit in far less. */
+#define MAX_CERTIFICATE_FILE_SIZE (1024 * 1024)
+
+#define DEBOUNCE_MS 50
+#define DEBOUNCE_MAX_MS 250
+/* A good certificate that reads as broken or missing right after an
+ * event is read again once before the failure is published: an
+ * in-place rewrite or a delete-then-create shows a torn file for a
+ * moment, and a false "critical" wakes people up. */
+#define CONFIRM_MS 200
+/* GLib timeouts count milliseconds in a guint; thresholds can be months
+ * away. Wake up at least daily and look again. */
+#define MAX_TIMER_MS (24u * 3600u * 1000u)
+#define MAX_SYMLINK_HOPS 8
+/* Reads in flight at once; the others wait in a queue. Ten thousand
+ * certificates read all at once would hold ten thousand open files (past
+ * the usual limit of 1024) and as many read buffers, whose memory stays
+ * with the process long after the reads are done. */
+#define MAX_READS_IN_FLIGHT 32
+/* New serials are saved this long after the first one not saved yet:
+ * the file holds every certificate, and ten thousand seen at start are
+ * a few writes, not thousands. Stopping saves at once. */
+#define PERSIST_DELAY_MS 1000
+
+typedef struct
+{
+  char *dir;
+  char *basename;
+} WatchedName;
+
+typedef struct
+{
+  HaleCertWatch *self; /* unowned: entries live inside it */
+  char *name;
+  char *check_name;
+  char *path;
+  gint64 warning_before;  /* usec */
+  gint64 critical_before; /* usec */
+
+  GArray *names;             /* WatchedName: the path and where its symlinks lead */
+  GCancellable *cancellable; /* of the read in flight */
+  GList *queued;             /* our link in read_queue while waiting to be read */
+  guint debounce_id;
+  gint64 burst_start; /* monotonic usec of the first event of a burst */
+  guint confirm_id;
+  gboolean confirming;
+  gint64 threshold_at;           /* real-time usec of our next threshold; 0: none */
+  GSequenceIter *threshold_iter; /* our place in thresholds, or NULL */
+
+  HaleCertInfo *info; /* last good read */
+  GError *error;      /* why the last read failed; NULL when it was good */
+
+  char *last_serial;     /* last serial ever seen, persisted */
+  gint64 last_renewal;   /* seconds since the epoch; 0: unknown */
+  char *expected_serial; /* put back by a rollback: not a renewal */
+
+  char **info_labels;  /* labels of our certificate_info series, or NULL */
+  guint error_reasons; /* bit per HaleCertError: read_errors_total series made */
+} Entry;
+
+struct _HaleCertWatch
+{
+  GObject parent_instance;
+
+  HaleState *state;
+  HaleMetrics *metrics;
+  char *state_dir;
+  GMainContext *context;
+
+  HaleConfig *config;
+  GPtrArray *entries;    /* Entry, in configuration order */
+  GHashTable *by_name;   /* entry->name -> Entry, unowned: configure looks up every name */
+  GHashTable *monitors;  /* directory -> GFileMonitor */
+  GQueue read_queue;     /* Entry waiting for a read slot */
+  guint reads_in_flight; /* reads started and neither done nor cancelled */
+  guint sync_id;         /* a sync_monitors() to come */
+  /* Every entry's next threshold, soonest first, behind one timer: a
+   * GSource per certificate would make every main loop iteration walk
+   * ten thousand of them. */
+  GSequence *thresholds; /* Entry, unowned */
+  GSource *threshold_source;
+  gint64 threshold_armed_at; /* threshold_at the timer is set for; 0: none */
+  gboolean monitors_missing; /* a directory could not be watched last time */
+  GSource *recheck_source;
+
+  GKeyFile *persist;
+  gboolean persist_writing;
+  gboolean persist_dirty;
+  guint persist_id; /* a write to come */
+  gboolean disposed;
+
+  HaleMetricFamily *m_expiry;
+  HaleMetricFamily *m_age;
+  HaleMetricFamily *m_not_after;
+  HaleMetricFamily *m_not_before;
+  HaleMetricFamily *m_chain_expiry;
+  HaleMetricFamily *m_last_renewal;
+  HaleMetricFamily *m_renewals;
+  HaleMetricFamily *m_info;
+  HaleMetricFamily *m_valid;
+  HaleMetricFamily *m_read_errors;
+};
+
+G_DEFINE_TYPE (HaleCertWatch, hale_cert_watch, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_RENEWED,
+  SIGNAL_READ,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+entry_start_read (Entry *entry);
+static void
+entry_queue_read (Entry *entry, gboolean urgent);
+static void
+pump_reads (HaleCertWatch *self);
+static void
+sync_monitors (HaleCertWatch *self);
+static void
+schedule_sync_monitors (HaleCertWatch *self);
+
+/* Time and its words ---------------------------------------------------- */
+
+static GSource *
+timeout_attach (HaleCertWatch *self, guint ms, GSourceFunc func, gpointer data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+static guint
+timeout_add (HaleCertWatch *self, guint ms, GSourceFunc func, gpointer data)
+{
+  g_autoptr (GSource) source = timeout_attach (self, ms, func, data);
+  return g_source_get_id (source);
+}
+
+static void
+source_clear (guint *id, GMainContext *context)
+{
+  if (*id != 0)
+    {
+      GSource *source = g_main_context_find_source_by_id (context, *id);
+      if (source != NULL)
+        g_source_destroy (source);
+      *id = 0;
+    }
+}
+
+/* Persisted serials -------------------------------------------------------- */
+
+static char *
+persist_group (const char *name)
+{
+  return g_strdup_printf ("Certificate %s", name);
+}
+
+static void
+persist_load (HaleCertWatch *self)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+
+  self->persist = g_key_file_new ();
+  if (self->state_dir == NULL)
+    return;
+  path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
+  /* Once at start, a few hundred bytes: reading it synchronously is
+   * cheaper than the state it would take not to. */
+  if (!g_key_file_load_from_file (self->persist, path, G_KEY_FILE_KEEP_COMMENTS, &error)
+      && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    g_warning ("Cannot read %s, renewals seen before this start are forgotten: %s", path,
+               error->message);
+}
+
+static void
+persist_write (HaleCertWatch *self);
+static void
+persist_schedule (HaleCertWatch *self);
+
+static gboolean
+persist_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+
+  self->persist_id = 0;
+  persist_write (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+persist_schedule (HaleCertWatch *self)
+{
+  if (self->state_dir == NULL)
+    return;
+  if (self->persist_writing)
+    self->persist_dirty = TRUE;
+  else if (self->persist_id == 0)
+    self->persist_id = timeout_add (self, PERSIST_DELAY_MS, persist_cb, self);
+}
+
+/* At stop, with no write in flight (one in flight writes again when it
+ * is done, see persist_written_cb): synchronously, since the loop may
+ * not run again to finish an asynchronous write. A few hundred bytes
+ * per certificate, once. */
+static void
+persist_write_now (HaleCertWatch *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+
+  source_clear (&self->persist_id, self->context);
+  if (self->state_dir == NULL)
+    return;
+  if (self->persist_writing)
+    {
+      self->persist_dirty = TRUE;
+      return;
+    }
+  if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
+    {
+      g_warning ("Cannot create %s: %s", self->state_dir, g_strerror (errno));
+      return;
+    }
+  data = g_key_file_to_data (self->persist, &len, NULL);
+  path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
+  if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+}
+
+static void
+persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr (HaleCertWatch) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  self->persist_writing = FALSE;
+  if (!g_file_replace_contents_finish (G_FILE (source), res, NULL, &error))
+    {
+      g_autofree char *path = g_file_get_path (G_FILE (source));
+      g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+    }
+  if (self->persist_dirty)
+    {
+      if (self->disposed)
+        persist_write (self);
+      else
+        persist_schedule (self);
+    }
+}
+
+static void
+persist_write (HaleCertWatch *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr (GFile) file = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  gsize len = 0;
+
+  if (self->state_dir == NULL)
+    return;
+  /* One write at a time, the last state wins. */
+  if (self->persist_writing)
+    {
+      self->persist_dirty = TRUE;
+      return;
+    }
+  self->persist_dirty = FALSE;
+  source_clear (&self->persist_id, self->context);
+
+  if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
+    {
+      g_warning ("Cannot create %s: %s", self->state_dir, g_strerror (errno));
+      return;
+    }
+  data = g_key_file_to_data (self->persist, &len, NULL);
+  bytes = g_bytes_new_take (g_steal_pointer (&data), len);
+  path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
+  file = g_file_new_for_path (path);
+  self->persist_writing = TRUE;
+  /* replace_contents writes a temporary file and renames it: a crash
+   * leaves the old file or the new one, never half of either. The
+   * operation holds a reference, so the last renewal is saved even
+   * when haled is stopping. */
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
+                                       NULL, persist_written_cb, g_object_ref (self));
+}
+
+/* Entries ---------------------------------------------------------------- */
+
+static void
+watched_name_clear (gpointer data)
+{
+  WatchedName *wn = data;
+  g_free (wn->dir);
+  g_free (wn->basename);
+}
+
+static const char *const *
+type_labels (Entry *entry, const char **buf)
+{
+  buf[0] = entry->name;
+  buf[1] = NULL;
+  return buf;
+}
+
+static void
+entry_remove_info_series (Entry *entry)
+{
+  if (entry->info_labels == NULL)
+    return;
+  hale_metric_remove (entry->self->m_info, (const char *const *)entry->info_labels);
+  g_clear_pointer (&entry->info_labels, g_strfreev);
+}
+
+static void
+entry_remove_series (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+  const char *buf[2];
+  const char *const *labels = type_labels (entry, buf);
+
+  hale_metric_remove (self->m_expiry, labels);
+  hale_metric_remove (self->m_age, labels);
+  hale_metric_remove (self->m_not_after, labels);
+  hale_metric_remove (self->m_not_before, labels);
+  hale_metric_remove (self->m_chain_expiry, labels);
+  hale_metric_remove (self->m_last_renewal, labels);
+  hale_metric_remove (self->m_valid, labels);
+  entry_remove_info_series (entry);
+  for (guint code = 0; code <= HALE_CERT_ERROR_READ_FAILED; code++)
+    {
+      const char *error_labels[] = { entry->name, hale_cert_error_reason (code), NULL };
+      if (entry->error_reasons & (1u << code))
+        hale_metric_remove (self->m_read_errors, error_labels);
+    }
+  entry->error_reasons = 0;
+}
+
+/* A cancelled read gives its slot back at once: its callback touches
+ * nothing, the entry may be gone by then. */
+static void
+entry_cancel_read (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+
+  if (entry->queued != NULL)
+    {
+      g_queue_delete_link (&self->read_queue, entry->queued);
+      entry->queued = NULL;
+    }
+  if (entry->cancellable != NULL)
+    {
+      g_cancellable_cancel (entry->cancellable);
+      g_clear_object (&entry->cancellable);
+      self->reads_in_flight--;
+    }
+}
+
+static void
+entry_unschedule_threshold (Entry *entry);
+
+static void
+entry_stop (Entry *entry)
+{
+  GMainContext *context = entry->self->context;
+
+  entry_cancel_read (entry);
+  source_clear (&entry->debounce_id, context);
+  source_clear (&entry->confirm_id, context);
+  entry_unschedule_threshold (entry);
+  entry->confirming = FALSE;
+}
+
+static void
+entry_free (Entry *entry)
+{
+  entry_stop (entry);
+  g_free (entry->name);
+  g_free (entry->check_name);
+  g_free (entry->path);
+  g_array_unref (entry->names);
+  g_clear_pointer (&entry->info, hale_cert_info_free);
+  g_clear_error (&entry->error);
+  g_free (entry->last_serial);
+  g_free (entry->expected_serial);
+  g_strfreev (entry->info_labels);
+  g_free (entry);
+}
+
+static Entry *
+find_entry (HaleCertWatch *self, const char *name)
+{
+  return name != NULL ? g_hash_table_lookup (self->by_name, name) : NULL;
+}
+
+static Entry *
+entry_new (HaleCertWatch *self, const HaleCertificateConfig *cc)
+{
+  Entry *entry = g_new0 (Entry, 1);
+  g_autofree char *group = persist_group (cc->name);
+  g_autofree char *renewal = NULL;
+
+  entry->self = self;
+  entry->name = g_strdup (cc->name);
+  entry->check_name = g_strconcat (HALE_CHECK_PREFIX_CERTIFICATE, cc->name, NULL);
+  entry->names = g_array_new (FALSE, TRUE, sizeof (WatchedName));
+  g_array_set_clear_func (entry->names, watched_name_clear);
+
+  entry->last_serial = g_key_file_get_string (self->persist, group, "Serial", NULL);
+  renewal = g_key_file_get_string (self->persist, group, "LastRenewal", NULL);
+  if (renewal != NULL)
+    {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (renewal, NULL);
+      if (dt != NULL)
+        entry->last_renewal = g_date_time_to_unix (dt);
+    }
+  if (entry->last_renewal != 0)
+    {
+      const char *buf[2];
+      hale_metric_set (self->m_last_renewal, type_labels (entry, buf), (double)entry->last_renewal);
+    }
+  return entry;
+}
+
+/* Where events about this file can come from: its directory, and for a
+ * symlink every directory on the way to the real file. Re-resolved after
+ * every read, since swapping the link is how certbot renews. */
+static void
+watched_names_add (GArray *names, const char *path)
+{
+  WatchedName wn = { g_path_get_dirname (path), g_path_get_basename (path) };
+  g_array_append_val (names, wn);
+}
+
+/* TRUE when the directories of @a and @b differ: only then do the
+ * monitors need another look. */
+static gboolean
+watched_dirs_differ (GArray *a, GArray *b)
+{
+  if (a->len != b->len)
+    return TRUE;
+  for (guint i = 0; i < a->len; i++)
+    if (!g_str_equal (g_array_index (a, WatchedName, i).dir, g_array_index (b, WatchedName, i).dir))
+      return TRUE;
+  return FALSE;
+}
+
+/* Returns TRUE when the directories to watch changed. */
+static gboolean
+entry_resolve (Entry *entry)
+{
+  g_autofree char *cur = g_canonicalize_filename (entry->path, NULL);
+  g_autofree char *real = NULL;
+  g_autoptr (GArray) old = entry->names;
+
+  entry->names = g_array_new (FALSE, TRUE, sizeof (WatchedName));
+  g_array_set_clear_func (entry->names, watched_name_clear);
+  watched_names_add (entry->names, cur);
+  for (guint hop = 0; hop < MAX_SYMLINK_HOPS; hop++)
+    {
+      g_autofree char *target = g_file_read_link (cur, NULL);
+      g_autofree char *dir = NULL;
+
+      if (target == NULL)
+        break;
+      dir = g_path_get_dirname (cur);
+      g_free (cur);
+      cur = g_canonicalize_filename (target, dir);
+      watched_names_add (entry->names, cur);
+    }
+
+  /* Links in the directories themselves (Kubernetes' ..data) end up in
+   * the real directory. */
+  real = realpath (entry->path, NULL);
+  if (real != NULL)
+    watched_names_add (entry->names, real);
+
+  return watched_dirs_differ (old, entry->names);
+}
+
+static void
+entry_set_info_metrics (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+  const HaleCertInfo *info = entry->info;
+  const char *buf[2];
+  const char *const *labels = type_labels (entry, buf);
+
+  hale_metric_set_until (self->m_expiry, labels, (double)info->not_after);
+  hale_metric_set_since (self->m_age, labels, (double)info->not_before);
+  hale_metric_set (self->m_not_after, labels, (double)info->not_after);
+  hale_metric_set (self->m_not_before, labels, (double)info->not_before);
+  hale_metric_set_until (self->m_chain_expiry, labels, (double)info->chain_not_after);
+
+  if (entry->info_labels == NULL || g_strcmp0 (entry->info_labels[1], info->serial) != 0
+      || g_strcmp0 (entry->info_labels[2], info->subject) != 0
+      || g_strcmp0 (entry->info_labels[3], info->issuer) != 0)
+    {
+      entry_remove_info_series (entry);
+      entry->info_labels = g_new0 (char *, 5);
+      entry->info_labels[0] = g_strdup (entry->name);
+      entry->info_labels[1] = g_strdup (info->serial);
+      entry->info_labels[2] = g_strdup (info->subject);
+      entry->info_labels[3] = g_strdup (info->issuer);
+    }
+  hale_metric_set (self->m_info, (const char *const *)entry->info_labels, 1);
+}
+
+/* Status from what was read and what time it is ---------------------------- */
+
+static void
+entry_publish (Entry *entry);
+
+static gint
+compare_threshold (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  const Entry *ea = a, *eb = b;
+
+  if (ea->threshold_at != eb->threshold_at)
+    return ea->threshold_at < eb->threshold_at ? -1 : 1;
+  return ea < eb ? -1 : (ea > eb ? 1 : 0);
+}
+
+static void
+arm_thresholds (HaleCertWatch *self);
+
+static gboolean
+threshold_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+  gint64 now = g_get_real_time ();
+
+  g_clear_pointer (&self->threshold_source, g_source_unref);
+  self->threshold_armed_at = 0;
+  while (g_sequence_get_length (self->thresholds) > 0)
+    {
+      GSequenceIter *head = g_sequence_get_begin_iter (self->thresholds);
+      Entry *entry = g_sequence_get (head);
+
+      if (entry->threshold_at > now)
+        break;
+      g_sequence_remove (head);
+      entry->threshold_iter = NULL;
+      entry->threshold_at = 0;
+      /* Schedules its next threshold, if any. */
+      entry_publish (entry);
+    }
+  arm_thresholds (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Sets the one timer for the soonest threshold, unless it is set for it
+ * already. */
+static void
+arm_thresholds (HaleCertWatch *self)
+{
+  GSequenceIter *head;
+  gint64 at, now;
+  guint64 ms;
+
+  if (g_sequence_get_length (self->thresholds) == 0)
+    return; /* a timer still set finds nothing due, and stops */
+  head = g_sequence_get_begin_iter (self->thresholds);
+  at = ((Entry *)g_sequence_get (head))->threshold_at;
+  if (self->threshold_source != NULL && self->threshold_armed_at == at)
+    return;
+  if (self->threshold_source != NULL)
+    {
+      g_source_destroy (self->threshold_source);
+      g_clear_pointer (&self->threshold_source, g_source_unref);
+    }
+  now = g_get_real_time ();
+  /* One millisecond late rather than early: at the exact moment the
+   * comparison would still see the old side. */
+  ms = at > now ? (guint64)(at - now) / 1000 + 1 : 0;
+  self->threshold_source = timeout_attach (self, (guint)MIN (ms, MAX_TIMER_MS), threshold_cb, self);
+  self->threshold_armed_at = at;
+}
+
+static void
+entry_unschedule_threshold (Entry *entry)
+{
+  if (entry->threshold_iter != NULL)
+    {
+      g_sequence_remove (entry->threshold_iter);
+      entry->threshold_iter = NULL;
+    }
+  entry->threshold_at = 0;
+}
+
+static void
+entry_schedule_threshold (Entry *entry, gint64 now_usec)
+{
+  HaleCertWatch *self = entry->self;
+  const HaleCertInfo *info = entry->info;
+  gint64 expiry, next = G_MAXINT64;
+  gint64 moments[4];
+
+  entry_unschedule_threshold (entry);
+  if (info == NULL || entry->error != NULL)
+    return;
+
+  expiry = MIN (info->not_after, info->chain_not_after) * G_USEC_PER_SEC;
+  moments[0] = info->not_before * G_USEC_PER_SEC;
+  moments[1] = expiry - entry->warning_before;
+  moments[2] = expiry - entry->critical_before;
+  moments[3] = expiry;
+  for (guint i = 0; i < G_N_ELEMENTS (moments); i++)
+    if (moments[i] > now_usec && moments[i] < next)
+      next = moments[i];
+  if (next == G_MAXINT64)
+    return;
+
+  /* Look again at least daily, whatever the thresholds. */
+  entry->threshold_at = MIN (next, now_usec + (gint64)MAX_TIMER_MS * 1000);
+  entry->threshold_iter
+      = g_sequence_insert_sorted (self->thresholds, entry, compare_threshold, NULL);
+  arm_thresholds (self);
+}
+
+static void
+entry_publish (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+  const HaleCertInfo *info = entry->info;
+  gint64 now_usec = g_get_real_time ();
+  gint64 now = now_usec / G_USEC_PER_SEC;
+  HaleCheckStatus status = HALE_CHECK_HEALTHY;
+  g_autofree char *message = NULL;
+  g_auto (GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (HaleCheckResult) result = NULL;
+  gboolean valid = FALSE;
+  const char *buf[2];
+
+  g_variant_builder_add (&builder, "{sv}", "path", g_variant_new_string (entry->path));
+
+  /* What the last good read said stays in the details after a failed
+   * read: it is most likely what the services still serve. */
+  if (info != NULL)
+    {
+      gint64 expiry = MIN (info->not_after, info->chain_not_after);
+      gint64 expiry_remaining_usec = expiry * G_USEC_PER_SEC - now_usec;
+      g_autofree char *nb = hale_rfc3339_format (info->not_before);
+      g_autofree char *na = hale_rfc3339_format (info->not_after);
+      g_autofree char *cna = hale_rfc3339_format (info->chain_not_after);
+      g_autofree char *span = hale_span_format (info->not_after - now, 1);
+
+      /* Only what the file says, nothing that moves with the clock:
+       * "remaining" and "percentage" are worked out by hale-report when
+       * /health is rendered, so a re-check that finds the same file is
+       * no change, and ten thousand certificates do not republish
+       * themselves every minute. */
+      g_variant_builder_add (&builder, "{sv}", "serial", g_variant_new_string (info->serial));
+      g_variant_builder_add (&builder, "{sv}", "subject", g_variant_new_string (info->subject));
+      g_variant_builder_add (&builder, "{sv}", "issuer", g_variant_new_string (info->issuer));
+      g_variant_builder_add (&builder, "{sv}", "not_before", g_variant_new_string (nb));
+      g_variant_builder_add (&builder, "{sv}", "expires_at", g_variant_new_string (na));
+      g_variant_builder_add (&builder, "{sv}", "not_after", g_variant_new_int64 (info->not_after));
+      g_variant_builder_add (&builder, "{sv}", "lifetime_seconds",
+                             g_variant_new_int64 (info->not_after - info->not_before));
+      g_variant_builder_add (&builder, "{sv}", "chain_length",
+                             g_variant_new_uint32 (info->chain_length));
+      g_variant_builder_add (&builder, "{sv}", "chain_expires_at", g_variant_new_string (cna));
+      g_variant_builder_add (&builder, "{sv}", "chain_expires_subject",
+                             g_variant_new_string (info->chain_not_after_subject));
+      g_variant_builder_add (&builder, "{sv}", "fingerprint_sha256",
+                             g_variant_new_string (info->fingerprint_sha256));
+
+      if (now_usec < info->not_before * G_USEC_PER_SEC)
+        {
+          status = HALE_CHECK_CRITICAL;
+          message = g_strdup_printf ("not yet valid: valid from %s", nb);
+        }
+      else if (expiry_remaining_usec <= 0)
+        {
+          g_autofree char *ago = hale_span_format (now - expiry, 1);
+          status = HALE_CHECK_CRITICAL;
+          if (info->chain_not_after < info->not_after)
+            message = g_strdup_printf ("chain certificate %s expired %s ago",
+                                       info->chain_not_after_subject, ago);
+          else
+            message = g_strdup_printf ("expired %s ago", ago);
+        }
+      else
+        {
+          valid = TRUE;
+          if (expiry_remaining_usec < entry->critical_before)
+            status = HALE_CHECK_CRITICAL;
+          else if (expiry_remaining_usec < entry->warning_before)
+            status = HALE_CHECK_WARNING;
+          /* The chain only speaks when it expires first. */
+          if (info->chain_not_after < info->not_after)
+            {
+              g_autofree char *chain_span = hale_span_format (expiry - now, 1);
+              message = g_strdup_printf ("expires in %s; chain certificate %s expires in %s", span,
+                                         info->chain_not_after_subject, chain_span);
+            }
+          else
+            message = g_strdup_printf ("expires in %s", span);
+        }
+    }
+  if (entry->last_renewal != 0)
+    {
+      g_autofree char *lr = hale_rfc3339_format (entry->last_renewal);
+      g_variant_builder_add (&builder, "{sv}", "last_renewal", g_variant_new_string (lr));
+    }
+
+  if (entry->error != NULL)
+    {
+      const char *reason = hale_cert_error_reason (entry->error->code);
+      status = HALE_CHECK_CRITICAL;
+      valid = FALSE;
+      g_clear_pointer (&message, g_free);
+      message = g_strdup_printf ("%s: %s", reason, entry->error->message);
+      g_variant_builder_add (&builder, "{sv}", "error", g_variant_new_string (reason));
+      g_variant_builder_add (&builder, "{sv}", "error_message",
+                             g_variant_new_string (entry->error->message));
+    }
+  else if (info == NULL)
+    {
+      /* Every publish follows a read that set info or error; this only
+       * keeps the message from ever being empty. */
+      status = HALE_CHECK_WARNING;
+      message = g_strdup ("not read yet");
+    }
+
+  hale_metric_set (self->m_valid, type_labels (entry, buf), valid ? 1 : 0);
+
+  result = hale_check_result_new (entry->check_name, status, message,
+                                  g_variant_builder_end (&builder), now_usec, 0);
+  hale_state_set_check (self->state, result);
+  entry_schedule_threshold (entry, now_usec);
+}
+
+/* Reading -------------------------------------------------------------- */
+
+static void
+entry_renewed (Entry *entry, const HaleCertInfo *previous, const HaleCertInfo *current)
+{
+  HaleCertWatch *self = entry->self;
+  const char *success[] = { "success", NULL };
+  g_autofree char *group = persist_group (entry->name);
+  g_autofree char *when = NULL;
+  const char *buf[2];
+
+  entry->last_renewal = g_get_real_time () / G_USEC_PER_SEC;
+  when = hale_rfc3339_format (entry->last_renewal);
+  hale_metric_inc (self->m_renewals, success, 1);
+  hale_metric_set (self->m_last_renewal, type_labels (entry, buf), (double)entry->last_renewal);
+  g_key_file_set_string (self->persist, group, "LastRenewal", when);
+  g_debug ("Certificate %s renewed: serial %s, was %s", entry->name, current->serial,
+           previous->serial);
+  g_signal_emit (self, signals[SIGNAL_RENEWED], 0, entry->name, previous, current);
+}
+
+static void
+entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
+{
+  HaleCertWatch *self = entry->self;
+
+  if (error != NULL)
+    {
+      const char *labels[] = { entry->name, hale_cert_error_reason (error->code), NULL };
+
+      /* Was good a moment ago: look once more before crying wolf. */
+      if (!entry->confirming && entry->info != NULL && entry->error == NULL)
+        {
+          g_debug ("Certificate %s: %s; reading again to confirm", entry->name, error->message);
+          entry->confirming = TRUE;
+          g_error_free (error);
+          return;
+        }
+      entry->confirming = FALSE;
+      hale_metric_inc (self->m_read_errors, labels, 1);
+      entry->error_reasons |= 1u << error->code;
+      g_clear_error (&entry->error);
+      entry->error = error;
+    }
+  else
+    {
+      g_autofree char *group = persist_group (entry->name);
+
+      entry->confirming = FALSE;
+      g_clear_error (&entry->error);
+
+      if (g_strcmp0 (entry->last_serial, info->serial) != 0)
+        {
+          /* The first serial ever seen is where history starts, not a
+           * renewal. One seen before, also before a restart, is. */
+          if (g_strcmp0 (entry->expected_serial, info->serial) == 0)
+            g_debug ("Certificate %s: serial %s is back, as expected (not a renewal)", entry->name,
+                     info->serial);
+          else if (entry->last_serial != NULL)
+            {
+              g_autoptr (HaleCertInfo) previous = NULL;
+              if (entry->info != NULL && g_strcmp0 (entry->info->serial, entry->last_serial) == 0)
+                previous = hale_cert_info_copy (entry->info);
+              else
+                {
+                  /* Seen by an earlier haled: only the serial is known. */
+                  previous = g_new0 (HaleCertInfo, 1);
+                  previous->serial = g_strdup (entry->last_serial);
+                }
+              entry_renewed (entry, previous, info);
+            }
+          g_clear_pointer (&entry->expected_serial, g_free);
+          g_free (entry->last_serial);
+          entry->last_serial = g_strdup (info->serial);
+          g_key_file_set_string (self->persist, group, "Serial", info->serial);
+          persist_schedule (self);
+        }
+      g_clear_pointer (&entry->info, hale_cert_info_free);
+      entry->info = info;
+      entry_set_info_metrics (entry);
+    }
+  entry_publish (entry);
+}
+
+static gboolean
+confirm_cb (gpointer user_data)
+{
+  Entry *entry = user_data;
+
+  entry->confirm_id = 0;
+  entry_start_read (entry);
+  return G_SOURCE_REMOVE;
+}
+
+/* One read, done in a worker thread from open to parse: GIO's
+ * asynchronous load hops between the loop and its threads four or five
+ * times a file, which with ten thousand files is most of a re-check's
+ * cost. Only the path goes in; bytes, info and error come out.
+ *
+ * Only a regular file of a certificate's size is read: opening a FIFO
+ * would block the worker thread for good (cancelling does not wake it;
+ * O_NONBLOCK makes the open return), and /dev/zero or a huge file would
+ * fill memory and hold the parser. */
+typedef struct
+{
+  char *path;
+  GBytes *bytes;
+  HaleCertInfo *info;
+  GError *io_error; /* G_IO_ERROR, from opening or reading */
+  GError *error;    /* HALE_CERT_ERROR, naming the path */
+} ReadJob;
+
+static void
+read_job_free (ReadJob *job)
+{
+  g_free (job->path);
+  g_clear_pointer (&job->bytes, g_bytes_unref);
+  g_clear_pointer (&job->info, hale_cert_info_free);
+  g_clear_error (&job->io_error);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+static void
+read_job_io_error (ReadJob *job, int saved_errno)
+{
+  job->io_error = g_error_new (G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s: %s", job->path,
+                               g_strerror (saved_errno));
+}
+
+static void
+read_job_too_large (ReadJob *job)
+{
+  g_set_error (&job->error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED,
+               "%s is larger than %u KiB: not a certificate file", job->path,
+               MAX_CERTIFICATE_FILE_SIZE / 1024);
+}
+
+/* Reads all of @fd, up to one byte more than a certificate file may
+ * have. */
+static void
+read_job_read (ReadJob *job, int fd, gsize size_hint)
+{
+  gsize cap = MIN (size_hint, (gsize)MAX_CERTIFICATE_FILE_SIZE) + 1;
+  gsize len = 0;
+  char *buf = g_malloc (cap);
+
+  for (;;)
+    {
+      gssize n;
+
+      if (len == cap)
+        {
+          if (cap > MAX_CERTIFICATE_FILE_SIZE)
+            break;
+          cap = MIN (cap * 2, (gsize)MAX_CERTIFICATE_FILE_SIZE + 1);
+          buf = g_realloc (buf, cap);
+        }
+      n = read (fd, buf + len, cap - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          read_job_io_error (job, errno);
+          g_free (buf);
+          return;
+        }
+      if (n == 0)
+        break;
+      len += (gsize)n;
+    }
+  if (len > MAX_CERTIFICATE_FILE_SIZE)
+    {
+      /* It grew between the look and the read. */
+      read_job_too_large (job);
+      g_free (buf);
+      return;
+    }
+  job->bytes = g_bytes_new_take (g_realloc (buf, MAX (len, 1)), len);
+}
+
+static void
+read_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  ReadJob *job = task_data;
+  struct stat st;
+  int fd = g_open (job->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    read_job_io_error (job, errno);
+  else if (fstat (fd, &st) != 0)
+    read_job_io_error (job, errno);
+  else if (!S_ISREG (st.st_mode))
+    g_set_error (&job->error, HALE_CERT_ERROR, HALE_CERT_ERROR_READ_FAILED,
+                 "%s is not a regular file", job->path);
+  else if (st.st_size > MAX_CERTIFICATE_FILE_SIZE)
+    read_job_too_large (job);
+  else
+    read_job_read (job, fd, (gsize)st.st_size);
+  if (fd >= 0)
+    close (fd);
+
+  if (job->bytes != NULL)
+    {
+      job->info = hale_cert_info_parse (job->bytes, &job->error);
+      if (job->info == NULL)
+        g_prefix_error (&job->error, "%s: ", job->path);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The end of a read, whatever ended it: the check, the series, and the
+ * next read in the queue. Takes @info and @error. */
+static void
+read_done (Entry *entry, HaleCertInfo *info, GError *error)
+{
+  g_clear_object (&entry->cancellable);
+  entry->self->reads_in_flight--;
+
+  entry_apply (entry, info, error);
+  if (entry->confirming && entry->confirm_id == 0)
+    entry->confirm_id = timeout_add (entry->self, CONFIRM_MS, confirm_cb, entry);
+
+  /* The link may point elsewhere now. Looking at the monitors walks
+   * every entry: only when this one's directories moved (a symlink
+   * swap), or to retry a directory that could not be watched, and then
+   * once for a whole burst of reads, not once per read. */
+  if (entry_resolve (entry) || entry->self->monitors_missing)
+    schedule_sync_monitors (entry->self);
+
+  pump_reads (entry->self);
+}
+
+static void
+load_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Entry *entry;
+  ReadJob *job;
+  GError *error = NULL;
+  HaleCertInfo *info = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (res), NULL))
+    return; /* cancelled: the entry may be gone, touch nothing */
+
+  entry = user_data;
+  job = g_task_get_task_data (G_TASK (res));
+  if (job->io_error != NULL)
+    hale_cert_error_from_io (&error, job->io_error, entry->path);
+  else if (job->info == NULL)
+    error = g_steal_pointer (&job->error);
+  else
+    {
+      info = g_steal_pointer (&job->info);
+      g_signal_emit (entry->self, signals[SIGNAL_READ], 0, entry->name, job->bytes, info);
+    }
+  read_done (entry, info, error);
+}
+
+static gboolean
+sync_monitors_cb (gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+
+  self->sync_id = 0;
+  sync_monitors (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_sync_monitors (HaleCertWatch *self)
+{
+  if (self->sync_id == 0)
+    self->sync_id = timeout_add (self, DEBOUNCE_MS, sync_monitors_cb, self);
+}
+
+static void
+entry_begin_read (Entry *entry)
+{
+  g_autoptr (GTask) task = NULL;
+  ReadJob *job = g_new0 (ReadJob, 1);
+
+  job->path = g_strdup (entry->path);
+  entry->cancellable = g_cancellable_new ();
+  entry->self->reads_in_flight++;
+  task = g_task_new (NULL, entry->cancellable, load_cb, entry);
+  g_task_set_source_tag (task, entry_begin_read);
+  g_task_set_task_data (task, job, (GDestroyNotify)read_job_free);
+  g_task_run_in_thread (task, read_thread);
+}
+
+static void
+pump_reads (HaleCertWatch *self)
+{
+  while (self->reads_in_flight < MAX_READS_IN_FLIGHT && self->read_queue.length > 0)
+    {
+      Entry *entry = g_queue_pop_head (&self->read_queue);
+
+      entry->queued = NULL;
+      entry_begin_read (entry);
+    }
+}
+
+/* @urgent: an event or a (re)configuration asked for it, ahead of the
+ * periodic re-check's queue: a renewal does not wait for ten thousand
+ * unchanged files to be read. */
+static void
+entry_queue_read (Entry *entry, gboolean urgent)
+{
+  HaleCertWatch *self = entry->self;
+
+  /* The newest read wins: what it finds is the newest state. */
+  entry_cancel_read (entry);
+  source_clear (&entry->debounce_id, self->context);
+  source_clear (&entry->confirm_id, self->context);
+
+  if (urgent)
+    {
+      g_queue_push_head (&self->read_queue, entry);
+      entry->queued = self->read_queue.head;
+    }
+  else
+    {
+      g_queue_push_tail (&self->read_queue, entry);
+      entry->queued = self->read_queue.tail;
+    }
+  pump_reads (self);
+}
+
+static void
+entry_start_read (Entry *entry)
+{
+  entry_queue_read (entry, TRUE);
+}
+
+/* Directory monitors ------------------------------------------------------ */
+
+static gboolean
+debounce_cb (gpointer user_data)
+{
+  Entry *entry = user_data;
+
+  entry->debounce_id = 0;
+  entry_start_read (entry);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+entry_poke (Entry *entry)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (entry->debounce_id == 0)
+    entry->burst_start = now;
+  else if (now - entry->burst_start < DEBOUNCE_MAX_MS * 1000)
+    source_clear (&entry->debounce_id, entry->self->context);
+  else
+    return; /* due soon anyway */
+  entry->debounce_id = timeout_add (entry->self, DEBOUNCE_MS, debounce_cb, entry);
+}
+
+static gboolean
+entry_cares (Entry *entry, const char *dir, const char *basename, const char *other_basename,
+             gboolean structural)
+{
+  for (guint i = 0; i < entry->names->len; i++)
+    {
+      const WatchedName *wn = &g_array_index (entry->names, WatchedName, i);
+      if (g_strcmp0 (wn->dir, dir) != 0)
+        continue;
+      /* A rename or create anywhere in the directory may be a symlink
+       * swap we cannot name in advance (Kubernetes' ..data); writes to
+       * other files (a busy log next door) are not our business. */
+      if (structural || g_strcmp0 (wn->basename, basename) == 0
+          || g_strcmp0 (wn->basename, other_basename) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+monitor_changed_cb (GFileMonitor *monitor, GFile *file, GFile *other_file, GFileMonitorEvent event,
+                    gpointer user_data)
+{
+  HaleCertWatch *self = user_data;
+  const char *dir = g_object_get_data (G_OBJECT (monitor), "hale-dir");
+  g_autofree char *basename = file != NULL ? g_file_get_basename (file) : NULL;
+  g_autofree char *other = other_file != NULL ? g_file_get_basename (other_file) : NULL;
+  gboolean structural;
+
+  switch (event)
+    {
+      case G_FILE_MONITOR_EVENT_CHANGED:
+      case G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT:
+      case G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED:
+        structural = FALSE;
+        break;
+      default:
+        structural = TRUE;
+        break;
+    }
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      if (entry_cares (entry, dir, basename, other, structural))
+        entry_poke (entry);
+    }
+}
+
+static void
+monitor_destroy (gpointer data)
+{
+  GFileMonitor *monitor = data;
+
+  g_signal_handlers_disconnect_matched (monitor, G_SIGNAL_MATCH_FUNC, 0, 0, NULL,
+                                        monitor_changed_cb, NULL);
+  g_file_monitor_cancel (monitor);
+  g_object_unref (monitor);
+}
+
+/* One monitor per directory, shared by every certificate in it. */
+static void
+sync_monitors (HaleCertWatch *self)
+{
+  g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer key;
+
+  source_clear (&self->sync_id, self->context);
+  self->monitors_missing = FALSE;
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i);
+      for (guint j = 0; j < entry->names->len; j++)
+        g_hash_table_add (wanted, g_array_index (entry->names, WatchedName, j).dir);
+    }
+
+  g_hash_table_iter_init (&iter, self->monitors);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (wanted, key))
+      g_hash_table_iter_remove (&iter);
+
+  g_hash_table_iter_init (&iter, wanted);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      const char *dir = key;
+      g_autoptr (GFile) file = NULL;
+      g_autoptr (GError) error = NULL;
+      GFileMonitor *monitor;
+
+      if (g_hash_table_contains (self->monitors, dir))
+        continue;
+      file = g_file_new_for_path (dir);
+      monitor = g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+      if (monitor == NULL)
+        {
+          /* The periodic re-check still sees changes, only later. */
+          g_debug ("Cannot watch %s: %s", dir, error->message);
+          self->monitors_missing = TRUE;
+          continue;
+        }
+      g_object_set_data_full (G_OBJECT (monitor), "hale-dir", g_strdup (dir), g_free);
+      g_signal_connect (monitor, "changed", G_CALLBACK (monitor_changed_cb), self);
+      g_hash_table_insert (self->monitors, g_strdup (dir), monitor);
+    }
+}
+
+/* The periodic re-check ---------------------------------------------------- */
+
+static gboolean
+recheck_cb (gpointer user_data)
+{
+  hale_cert_watch_recheck (HALE_CERT_WATCH (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+restart_recheck (HaleCertWatch *self)
+{
+  gint64 interval = self->config != NULL ? self->config->certificate_recheck : 0;
+
+  if (self->recheck_source != NULL)
+    {
+      g_source_destroy (self->recheck_source);
+      g_clear_pointer (&self->recheck_source, g_source_unref);
+    }
+  if (interval <= 0 || self->entries->len == 0)
+    return;
+  self->recheck_source
+      = timeout_attach (self, (guint)MIN (interval / 1000, MAX_TIMER_MS), recheck_cb, self);
+}
+
+/* Public ------------------------------------------------------------------ */
+
+void
+hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
+{
+  g_return_if_fail (HALE_IS_CERT_WATCH (self));
+  g_return_if_fail (config != NULL);
+
+  hale_config_ref (config);
+  g_clear_pointer (&self->config, hale_config_unref);
+  self->config = config;
+
+  /* Gone from the configuration: gone from the report and /metrics. */
+  for (guint i = self->entries->len; i > 0; i--)
+    {
+      Entry *entry = g_ptr_array_index (self->entries, i - 1);
+      if (hale_config_find_certificate (config, entry->name) == NULL)
+        {
+          entry_stop (entry);
+          hale_state_remove_check (self->state, entry->check_name);
+          entry_remove_series (entry);
+          g_hash_table_remove (self->by_name, entry->name);
+          g_ptr_array_remove_index (self->entries, i - 1);
+        }
+    }
+
+  for (guint i = 0; i < config->certificates->len; i++)
+    {
+      const HaleCertificateConfig *cc = g_ptr_array_index (config->certificates, i);
+      Entry *entry = find_entry (self, cc->name);
+
+      if (entry == NULL)
+        {
+          entry = entry_new (self, cc);
+          g_ptr_array_add (self->entries, entry);
+          g_hash_table_insert (self->by_name, entry->name, entry);
+        }
+      else if (g_strcmp0 (entry->path, cc->path) != 0)
+        {
+          /* Another file: what the old one said no longer holds. The
+           * serial history stays with the name. */
+          const char *buf[2];
+          entry_stop (entry);
+          g_clear_pointer (&entry->info, hale_cert_info_free);
+          g_clear_error (&entry->error);
+          entry_remove_info_series (entry);
+          hale_metric_remove (self->m_expiry, type_labels (entry, buf));
+          hale_metric_remove (self->m_age, buf);
+          hale_metric_remove (self->m_not_after, buf);
+          hale_metric_remove (self->m_not_before, buf);
+          hale_metric_remove (self->m_chain_expiry, buf);
+        }
+      g_free (entry->path);
+      entry->path = g_strdup (cc->path);
+      entry->warning_before = cc->warning_before;
+      entry->critical_before = cc->critical_before;
+      entry_resolve (entry);
+      /* A reload means "look again", and thresholds may have moved. In
+       * configuration order: nothing here is more urgent than the rest. */
+      entry_queue_read (entry, FALSE);
+    }
+
+  sync_monitors (self);
+  restart_recheck (self);
+}
+
+void
+hale_cert_watch_recheck (HaleCertWatch *self)
+{
+  g_return_if_fail (HALE_IS_CERT_WATCH (self));
+
+  for (guint i = 0; i < self->entries->len; i++)
+    entry_queue_read (g_ptr_array_index (self->entries, i), FALSE);
+}
+
+const HaleCertInfo *
+hale_cert_watch_get_info (HaleCertWatch *self, const char *name)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (HALE_IS_CERT_WATCH (self), NULL);
+
+  entry = find_entry (self, name);
+  return entry != NULL ? entry->info : NULL;
+}
+
+static void
+register_metrics (HaleCertWatch *self)
+{
+  static const char *const type[] = { "type", NULL };
+  static const char *const result[] = { "result", NULL };
+  static const char *const info[] = { "type", "serial", "subject", "issuer", NULL };
+  static const char *const type_reason[] = { "type", "reason", NULL };
+  const char *success[] = { "success", NULL };
+  const char *failure[] = { "failure", NULL };
+  HaleMetrics *m = self->metrics;
+
+  self->m_expiry = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_expiry_seconds",
+                                     "Seconds until the certificate expires (negative: expired)",
+                                     "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_age = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_age_seconds",
+                                  "Seconds since the certificate's notBefore", "seconds", type,
+                                  NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_not_after
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_not_after_timestamp_seconds",
+                          "The certificate's notAfter, seconds since the epoch", "seconds", type,
+                          NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_not_before
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_not_before_timestamp_seconds",
+                          "The certificate's notBefore, seconds since the epoch", "seconds", type,
+                          NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_chain_expiry
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_chain_expiry_seconds",
+                          "Seconds until the first certificate in the file's chain expires",
+                          "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_last_renewal
+      = hale_metrics_add (m, HALE_METRIC_GAUGE, "last_renewal_timestamp_seconds",
+                          "When a new certificate serial was last seen, seconds since the epoch",
+                          "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_renewals
+      = hale_metrics_add (m, HALE_METRIC_COUNTER, "certificate_renewal_attempts_total",
+                          "Certificate renewals by result (success: a new serial was seen)", NULL,
+                          result, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_info = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_info",
+                                   "The certificate being watched (always 1)", NULL, info, NULL, 0,
+                                   HALE_METRIC_FLAGS_NONE);
+  self->m_valid = hale_metrics_add (
+      m, HALE_METRIC_GAUGE, "certificate_valid",
+      "1 when the file was read, parsed and is within its validity period, else 0", NULL, type,
+      NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_read_errors = hale_metrics_add (m, HALE_METRIC_COUNTER, "certificate_read_errors_total",
+                                          "Failed reads of certificate files, by reason", NULL,
+                                          type_reason, NULL, 0, HALE_METRIC_FLAGS_NONE);
+
+  /* Rates need both series from the start, not from the first event. */
+  hale_metric_touch (self->m_renewals, success);
+  hale_metric_touch (self->m_renewals, failure);
+}
+
+HaleCertWatch *
+hale_cert_watch_new (HaleState *state, HaleMetrics *metrics, const char *state_dir)
+{
+  HaleCertWatch *self;
+
+  g_return_val_if_fail (HALE_IS_STATE (state), NULL);
+  g_return_val_if_fail (HALE_IS_METRICS (metrics), NULL);
+
+  self = g_object_new (HALE_TYPE_CERT_WATCH, NULL);
+  self->state = g_object_ref (state);
+  self->metrics = g_object_ref (metrics);
+  self->state_dir = g_strdup (state_dir);
+  register_metrics (self);
+  persist_load (self);
+  return self;
+}
+
+static void
+hale_cert_watch_dispose (GObject *object)
+{
+  HaleCertWatch *self = HALE_CERT_WATCH (object);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    entry_stop (g_ptr_array_index (self->entries, i));
+  source_clear (&self->sync_id, self->context);
+  /* What is not saved yet is saved now, before haled goes. */
+  self->disposed = TRUE;
+  if (self->persist_id != 0)
+    persist_write_now (self);
+  if (self->threshold_source != NULL)
+    {
+      g_source_destroy (self->threshold_source);
+      g_clear_pointer (&self->threshold_source, g_source_unref);
+    }
+  g_hash_table_remove_all (self->monitors);
+  if (self->recheck_source != NULL)
+    {
+      g_source_destroy (self->recheck_source);
+      g_clear_pointer (&self->recheck_source, g_source_unref);
+    }
+
+  G_OBJECT_CLASS (hale_cert_watch_parent_class)->dispose (object);
+}
+
+static void
+hale_cert_watch_finalize (GObject *object)
+{
+  HaleCertWatch *self = HALE_CERT_WATCH (object);
+
+  g_hash_table_unref (self->by_name);
+  g_ptr_array_unref (self->entries);
+  g_sequence_free (self->thresholds);
+  g_hash_table_unref (self->monitors);
+  g_clear_pointer (&self->config, hale_config_unref);
+  g_clear_pointer (&self->persist, g_key_file_unref);
+  g_clear_object (&self->state);
+  g_clear_object (&self->metrics);
+  g_main_context_unref (self->context);
+  g_free (self->state_dir);
+
+  G_OBJECT_CLASS (hale_cert_watch_parent_class)->finalize (object);
+}
+
+void
+hale_cert_watch_expect_serial (HaleCertWatch *self, const char *name, const char *serial)
+{
+  Entry *entry;
+
+  g_return_if_fail (HALE_IS_CERT_WATCH (self));
+  entry = find_entry (self, name);
+  if (entry == NULL)
+    return;
+  g_free (entry->expected_serial);
+  entry->expected_serial = g_strdup (serial);
+}
+
+static void
+hale_cert_watch_class_init (HaleCertWatchClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = hale_cert_watch_dispose;
+  object_class->finalize = hale_cert_watch_finalize;
+
+  /**
+   * HaleCertWatch::renewed:
+   * @name: the [Certificate NAME]
+   * @previous: (type gpointer): the HaleCertInfo seen before; after a
+   *   restart only its serial is known (other fields zero)
+   * @current: (type gpointer): the HaleCertInfo now in the file
+   *
+   * A serial different from the last one seen for @name was read.
+   */
+  signals[SIGNAL_RENEWED]
+      = g_signal_new ("renewed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_POINTER, G_TYPE_POINTER);
+
+  /**
+   * HaleCertWatch::read:
+   * @name: the [Certificate NAME]
+   * @pem: the bytes read from the file
+   * @info: (type gpointer): the HaleCertInfo parsed from @pem
+   *
+   * A read that parsed, before any "renewed" it causes: what the backup
+   * keeps is exactly what was read.
+   */
+  signals[SIGNAL_READ]
+      = g_signal_new ("read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_BYTES, G_TYPE_POINTER);
+}
+
+static void
+hale_cert_watch_init (HaleCertWatch *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->thresholds = g_sequence_new (NULL);
+  self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, monitor_destroy);
+}

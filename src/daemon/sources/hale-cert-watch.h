@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hale-cert-watch.h: the [Certificate] files, watched.
+ *
+ * Each file's directory is watched with GFileMonitor (so the
+ * write-to-temp-then-rename of every rotation tool is seen), reads are
+ * asynchronous, and a periodic re-check catches what inotify misses.
+ * Results go to the state model as "certificate:NAME" checks and to the
+ * metrics registry; a new serial is a renewal.
+ */
+#pragma once
+
+#include "hale-cert.h"
+#include "hale-config.h"
+#include "hale-metrics.h"
+#include "hale-state.h"
+
+G_BEGIN_DECLS
+
+#define HALE_TYPE_CERT_WATCH (hale_cert_watch_get_type ())
+G_DECLARE_FINAL_TYPE (HaleCertWatch, hale_cert_watch, HALE, CERT_WATCH, GObject)
+
+/* @state_dir: where the last seen serial and renewal time of each
+ * certificate are kept across restarts (NULL: kept in memory only). */
+HaleCertWatch *hale_cert_watch_new (HaleState *state, HaleMetrics *metrics,
+                                    const char *state_dir);
+
+/* Starts, stops and changes watches to match @config; certificates no
+ * longer configured lose their checks and series. */
+void hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config);
+
+/* Reads every file again now (after degraded mode, on request). */
+void hale_cert_watch_recheck (HaleCertWatch *self);
+
+/* Transfer none; NULL before the first successful read. */
+const HaleCertInfo *hale_cert_watch_get_info (HaleCertWatch *self, const char *name);
+
+/* The next read of @name that finds @serial is not a renewal (no
+ * "renewed", no renewal counted): a rollback putting the previous
+ * certificate back announces it here first. */
+void hale_cert_watch_expect_serial (HaleCertWatch *self, const char *name, const char *serial);
+
+/* Signal "renewed" (const char *name, const HaleCertInfo *previous,
+ * const HaleCertInfo *current): a new serial was seen.
+ * Signal "read" (const char *name, GBytes *pem, const HaleCertInfo *info):
+ * every read that parsed, before the "renewed" it may cause. */
+
+G_END_DECLS

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hale-checks.h: the health of other local services, checked.
+ *
+ * One [Check NAME] group is one check of one of three kinds:
+ *   - http: a service's own health endpoint, whose answer is understood
+ *     in the common formats (FT __health, application/health+json, the
+ *     rotation agent's report, Format=seed, or a plain status code);
+ *   - unit: a systemd unit, read over D-Bus (ActiveState, SubState and the
+ *     time of the last change, from PropertiesChanged, not polling);
+ *   - push: something else reports (halectl report, the D-Bus method),
+ *     and a missing report within TTL= is a failure.
+ * Every check runs on its own timer, bounded by its own timeout, and keeps
+ * its last result, its duration and a qos ratio. Answers of other
+ * services are untrusted: size-limited, parsed defensively; a broken
+ * answer is a failed check that says why.
+ *
+ * This module only checks. What the results mean for the host
+ * (categories, acknowledgements, sticky categories) is hale-aggregate's.
+ */
+#pragma once
+
+#include "hale-config.h"
+#include "hale-metrics.h"
+#include "hale-state.h"
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define HALE_CHECKS_ERROR (hale_checks_error_quark ())
+GQuark
+hale_checks_error_quark (void);
+
+typedef enum
+{
+  HALE_CHECKS_ERROR_UNKNOWN_CHECK, /* no [Check NAME] of that name */
+  HALE_CHECKS_ERROR_NOT_PUSH,      /* report to a check that is not a push check */
+  HALE_CHECKS_ERROR_INVALID,       /* a bad status word, an oversized message, ... */
+  HALE_CHECKS_ERROR_RATE_LIMITED,  /* a forced run asked too soon after the last */
+} HaleChecksError;
+
+/* HaleCheckKind and HaleCheckFormat are in hale-config.h: the
+ * configuration says them. */
+
+const char *
+hale_check_kind_to_string (HaleCheckKind kind); /* "http", "unit", "push" */
+/* "auto", "ft", "health+json", "seed", "status": as Format= takes them. */
+const char *
+hale_check_format_to_string (HaleCheckFormat format);
+
+/* The latest outcome of one check, before any acknowledgement or
+ * category applies. Immutable once emitted. */
+typedef struct
+{
+  char *name; /* the group name: "api" for [Check api] */
+  HaleCheckKind kind;
+  gboolean ok;            /* passed (a warn answer is ok = FALSE, severity 2) */
+  guint severity;         /* of the check: 1 critical, 2 warning */
+  HaleCheckStatus status; /* healthy when ok; else critical (severity 1) or warning */
+  char *message;          /* one line: why, when not ok */
+  GVariant *details;      /* a{sv}: kind-specific (format, http_status, checks, unit states,
+                             blockers, ...), never NULL */
+  gint64 checked_at;      /* g_get_real_time() */
+  gint64 duration;        /* usec */
+  double qos;             /* share of passed runs over the recent window, 0..1 */
+} HaleCheckOutcome;
+
+#define HALE_TYPE_CHECK_OUTCOME (hale_check_outcome_get_type ())
+GType
+hale_check_outcome_get_type (void);
+HaleCheckOutcome *
+hale_check_outcome_ref (HaleCheckOutcome *outcome);
+void
+hale_check_outcome_unref (HaleCheckOutcome *outcome);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleCheckOutcome, hale_check_outcome_unref)
+
+#define HALE_TYPE_CHECKS (hale_checks_get_type ())
+G_DECLARE_FINAL_TYPE (HaleChecks, hale_checks, HALE, CHECKS, GObject)
+
+HaleChecks *
+hale_checks_new (HaleMetrics *metrics);
+
+/* Starts, stops and changes checks to match the [Check] groups. */
+void
+hale_checks_configure (HaleChecks *self, HaleConfig *config);
+
+/* The bus systemd's manager is on, for unit checks (as for reloads). */
+void
+hale_checks_set_connection (HaleChecks *self, GDBusConnection *connection);
+
+/* A push report: @status "pass", "warn" or "fail". */
+gboolean
+hale_checks_report (HaleChecks *self, const char *name, const char *status, const char *message,
+                    GError **error);
+
+/* Runs the named checks (NULL: all) now, for cache=false. Refused with
+ * RATE_LIMITED when the same check was forced less than a few seconds
+ * ago, so a client cannot make hale hammer the services. */
+gboolean
+hale_checks_run_now (HaleChecks *self, const char *const *names, GError **error);
+
+/* The names of the checks, in configuration order. */
+GStrv
+hale_checks_list (HaleChecks *self);
+
+/* Transfer full; NULL before the first run or when unknown. */
+HaleCheckOutcome *
+hale_checks_get_outcome (HaleChecks *self, const char *name);
+
+/* Signal "outcome" (HaleCheckOutcome *outcome): a check finished (also
+ * when its result did not change); "removed" (const char *name). */
+
+G_END_DECLS
