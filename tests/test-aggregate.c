@@ -129,7 +129,7 @@ metric (Fixture *f, const char *name, const char *label)
 {
   g_autofree char *text = NULL;
   g_autofree char *series = NULL;
-  g_autoptr (GBytes) bytes = hale_metrics_render (f->metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  g_autoptr (GBytes) bytes = hale_metrics_render (f->metrics, HALE_METRICS_FORMAT_TEXT);
   const char *line;
 
   text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));

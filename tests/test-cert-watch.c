@@ -392,7 +392,7 @@ test_initial (Fixture *fx, gconstpointer data)
 
   /* What a scrape shows. */
   {
-    g_autoptr (GBytes) text = hale_metrics_render (fx->metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+    g_autoptr (GBytes) text = hale_metrics_render (fx->metrics, HALE_METRICS_FORMAT_TEXT);
     g_autofree char *s = g_strndup (g_bytes_get_data (text, NULL), g_bytes_get_size (text));
     g_test_message ("%s", s);
     g_assert_nonnull (strstr (s, "\nhale_certificate_expiry_seconds{type=\"current\"} "));

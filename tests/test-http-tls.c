@@ -257,7 +257,7 @@ peer_is (SoupMessage *msg, HaleTestCert *cert)
 static double
 auth_failures (Fixture *f, const char *listener)
 {
-  g_autoptr (GBytes) text = hale_metrics_render (f->metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  g_autoptr (GBytes) text = hale_metrics_render (f->metrics, HALE_METRICS_FORMAT_TEXT);
   g_autofree char *needle
       = g_strdup_printf ("hale_http_auth_failures_total{listener=\"%s\"} ", listener);
   g_autofree char *body = g_strndup (g_bytes_get_data (text, NULL), g_bytes_get_size (text));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hale-exposition.h"
 #include "hale-http.h"
 #include "hale-units.h"
 #include "hale-names.h"
@@ -181,7 +182,7 @@ test_http_metrics (Fixture *f, gconstpointer data)
   msg = fetch (f, port, "/metrics", &body);
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
   g_assert_cmpstr (header (msg, "Content-Type"), ==,
-                   hale_metrics_content_type (HALE_METRICS_FORMAT_TEXT));
+                   hale_exposition_content_type (HALE_METRICS_FORMAT_TEXT));
   g_assert_null (header (msg, "Content-Encoding"));
   g_assert_nonnull (strstr (header (msg, "Vary"), "Accept-Encoding"));
   g_assert_true (g_str_has_prefix (header (msg, "Server"), "haled/" PACKAGE_VERSION));
@@ -196,7 +197,7 @@ test_http_metrics (Fixture *f, gconstpointer data)
                     "application/openmetrics-text; version=1.0.0,text/plain;q=0.5", &body);
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
   g_assert_cmpstr (header (msg, "Content-Type"), ==,
-                   hale_metrics_content_type (HALE_METRICS_FORMAT_OPENMETRICS));
+                   hale_exposition_content_type (HALE_METRICS_FORMAT_OPENMETRICS));
   text = body_string (body);
   g_assert_true (g_str_has_suffix (text, "# EOF\n"));
 }
@@ -219,7 +220,7 @@ test_http_metrics_gzip (Fixture *f, gconstpointer data)
   g_assert_cmpuint (soup_message_get_status (gzip_msg), ==, 200);
   g_assert_cmpstr (header (gzip_msg, "Content-Encoding"), ==, "gzip");
   g_assert_cmpstr (header (gzip_msg, "Content-Type"), ==,
-                   hale_metrics_content_type (HALE_METRICS_FORMAT_TEXT));
+                   hale_exposition_content_type (HALE_METRICS_FORMAT_TEXT));
   /* gzip magic, then the very text a plain scrape gets. */
   g_assert_cmpuint (g_bytes_get_size (compressed), >, 2);
   g_assert_cmpint (((const guint8 *)g_bytes_get_data (compressed, NULL))[0], ==, 0x1f);
@@ -406,7 +407,7 @@ test_http_methods (Fixture *f, gconstpointer data)
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
   g_assert_cmpuint (g_bytes_get_size (body), ==, 0);
   g_assert_cmpstr (header (msg, "Content-Type"), ==,
-                   hale_metrics_content_type (HALE_METRICS_FORMAT_TEXT));
+                   hale_exposition_content_type (HALE_METRICS_FORMAT_TEXT));
   g_assert_cmpint (
       soup_message_headers_get_content_length (soup_message_get_response_headers (msg)), ==,
       g_bytes_get_size (get_body));

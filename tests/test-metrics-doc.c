@@ -19,6 +19,7 @@
 #include "hale-http.h"
 #include "hale-metrics.h"
 #include "hale-probe.h"
+#include "hale-process.h"
 #include "hale-reload.h"
 #include "hale-report.h"
 #include "hale-rotation.h"
@@ -194,7 +195,7 @@ test_doc_matches_registry (void)
   checks = hale_checks_new (metrics);
   aggregate = hale_aggregate_new (state, checks, metrics, audit, dir);
   http = hale_http_new (report, metrics);
-  hale_metrics_add_process_collector (metrics);
+  hale_process_collector_add (metrics);
 
   hale_metrics_foreach_family (metrics, compare_family, &c);
 

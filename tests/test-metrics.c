@@ -10,7 +10,9 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#include "hale-exposition.h"
 #include "hale-metrics.h"
+#include "hale-process.h"
 
 static const char *const RESULT[] = { "result", NULL };
 static const char *const SUCCESS[] = { "success", NULL };
@@ -29,7 +31,7 @@ golden_path (const char *name)
 static char *
 render_string (HaleMetrics *metrics, HaleMetricsFormat format)
 {
-  g_autoptr (GBytes) bytes = hale_metrics_render (metrics, format, FALSE);
+  g_autoptr (GBytes) bytes = hale_metrics_render (metrics, format);
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
 
@@ -172,7 +174,7 @@ daemon_like_registry (void)
   f = hale_metrics_add (metrics, HALE_METRIC_GAUGE, "up", "1 while serving.", NULL, NULL, NULL, 0,
                         HALE_METRIC_FLAGS_NONE);
   hale_metric_set (f, NULL, 1);
-  hale_metrics_add_process_collector (metrics);
+  hale_process_collector_add (metrics);
   return metrics;
 }
 
@@ -283,10 +285,10 @@ test_namespace (void)
   g_assert_nonnull (strstr (before, "\nhale_up 1\n"));
   g_assert_nonnull (strstr (before, "\nprocess_fixed 2\n"));
 
-  cached = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  cached = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   hale_metrics_set_namespace (metrics, "hetzner_cert_rotation");
   g_assert_cmpstr (hale_metrics_get_namespace (metrics), ==, "hetzner_cert_rotation");
-  renamed = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  renamed = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_assert_false (g_bytes_equal (cached, renamed));
 
   after = render_string (metrics, HALE_METRICS_FORMAT_TEXT);
@@ -356,6 +358,7 @@ static void
 test_cache (void)
 {
   g_autoptr (HaleMetrics) metrics = hale_metrics_new ("hale");
+  g_autoptr (HaleExposition) exposition = hale_exposition_new (metrics);
   HaleMetricFamily *f = hale_metrics_add (metrics, HALE_METRIC_COUNTER, "things_total", "Things.",
                                           NULL, RESULT, NULL, 0, HALE_METRIC_FLAGS_NONE);
   g_autoptr (GBytes) a = NULL;
@@ -368,35 +371,35 @@ test_cache (void)
   g_autofree char *text = NULL;
 
   hale_metric_set (f, SUCCESS, 1);
-  a = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
-  b = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  a = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
+  b = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_assert_true (g_bytes_get_data (a, NULL) == g_bytes_get_data (b, NULL));
 
   /* Writing the value it already has changes nothing. */
   hale_metric_set (f, SUCCESS, 1);
   g_clear_pointer (&b, g_bytes_unref);
-  b = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  b = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_assert_true (g_bytes_get_data (a, NULL) == g_bytes_get_data (b, NULL));
 
-  gz1 = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, TRUE);
-  gz2 = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, TRUE);
+  gz1 = hale_exposition_render (exposition, HALE_METRICS_FORMAT_TEXT, TRUE);
+  gz2 = hale_exposition_render (exposition, HALE_METRICS_FORMAT_TEXT, TRUE);
   g_assert_true (g_bytes_get_data (gz1, NULL) == g_bytes_get_data (gz2, NULL));
-  om = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS, FALSE);
+  om = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS);
   g_assert_false (g_bytes_equal (a, om));
 
   /* A change gives new bytes with the new value. */
   hale_metric_inc (f, SUCCESS, 1);
-  c = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  c = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_assert_false (g_bytes_get_data (a, NULL) == g_bytes_get_data (c, NULL));
   text = g_strndup (g_bytes_get_data (c, NULL), g_bytes_get_size (c));
   g_assert_nonnull (strstr (text, "\nhale_things_total{result=\"success\"} 2\n"));
   g_clear_pointer (&gz2, g_bytes_unref);
-  gz2 = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, TRUE);
+  gz2 = hale_exposition_render (exposition, HALE_METRICS_FORMAT_TEXT, TRUE);
   g_assert_false (g_bytes_get_data (gz1, NULL) == g_bytes_get_data (gz2, NULL));
 
   /* A new series is a change too. */
   hale_metric_touch (f, FAILURE);
-  d = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  d = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_assert_false (g_bytes_equal (c, d));
 }
 
@@ -411,13 +414,13 @@ test_cache_clocked (void)
   gboolean checked = FALSE;
 
   hale_metric_set_until (f, NULL, 4102444800.0); /* 2100-01-01 */
-  hale_metrics_add_process_collector (metrics);
+  hale_process_collector_add (metrics);
   for (guint attempt = 0; attempt < 5 && !checked; attempt++)
     {
       gint64 before = g_get_real_time () / G_USEC_PER_SEC;
-      g_autoptr (GBytes) a = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
-      g_autoptr (GBytes) om = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS, FALSE);
-      g_autoptr (GBytes) b = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+      g_autoptr (GBytes) a = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
+      g_autoptr (GBytes) om = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS);
+      g_autoptr (GBytes) b = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
       gint64 after = g_get_real_time () / G_USEC_PER_SEC;
 
       if (before != after)
@@ -548,8 +551,10 @@ static void
 test_gzip (void)
 {
   g_autoptr (HaleMetrics) metrics = golden_registry ();
-  g_autoptr (GBytes) plain = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS, FALSE);
-  g_autoptr (GBytes) gz = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS, TRUE);
+  g_autoptr (HaleExposition) exposition = hale_exposition_new (metrics);
+  g_autoptr (GBytes) plain = hale_metrics_render (metrics, HALE_METRICS_FORMAT_OPENMETRICS);
+  g_autoptr (GBytes) gz
+      = hale_exposition_render (exposition, HALE_METRICS_FORMAT_OPENMETRICS, TRUE);
   g_autoptr (GZlibDecompressor) decompressor
       = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
   g_autoptr (GInputStream) base = g_memory_input_stream_new_from_bytes (gz);
@@ -608,11 +613,11 @@ test_negotiate (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_test_message ("Accept: %s", cases[i].accept ? cases[i].accept : "(none)");
-      g_assert_cmpint (hale_metrics_negotiate (cases[i].accept), ==, cases[i].format);
+      g_assert_cmpint (hale_exposition_negotiate (cases[i].accept), ==, cases[i].format);
     }
-  g_assert_cmpstr (hale_metrics_content_type (HALE_METRICS_FORMAT_TEXT), ==,
+  g_assert_cmpstr (hale_exposition_content_type (HALE_METRICS_FORMAT_TEXT), ==,
                    "text/plain; version=0.0.4; charset=utf-8");
-  g_assert_cmpstr (hale_metrics_content_type (HALE_METRICS_FORMAT_OPENMETRICS), ==,
+  g_assert_cmpstr (hale_exposition_content_type (HALE_METRICS_FORMAT_OPENMETRICS), ==,
                    "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
 
@@ -636,8 +641,8 @@ test_process (void)
   double now = (double)g_get_real_time () / G_USEC_PER_SEC;
   double start, resident, virt, open_fds, max_fds, cpu;
 
-  hale_metrics_add_process_collector (metrics);
-  hale_metrics_add_process_collector (metrics); /* once is enough */
+  hale_process_collector_add (metrics);
+  hale_process_collector_add (metrics); /* once is enough */
   text = render_string (metrics, HALE_METRICS_FORMAT_TEXT);
 
   g_assert_nonnull (strstr (text, "# HELP process_cpu_seconds_total Total user and system CPU "
@@ -725,6 +730,7 @@ test_performance (void)
   HaleMetricFamily *f = hale_metrics_add (metrics, HALE_METRIC_GAUGE, "certificate_expiry_seconds",
                                           "Seconds until expiry.", "seconds", names, NULL, 0,
                                           HALE_METRIC_FLAGS_NONE);
+  g_autoptr (HaleExposition) exposition = hale_exposition_new (metrics);
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GBytes) again = NULL;
   g_autoptr (GBytes) gz = NULL;
@@ -745,9 +751,9 @@ test_performance (void)
     }
 
   start = g_get_monotonic_time ();
-  bytes = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  bytes = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   rendered = g_get_monotonic_time ();
-  gz = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, TRUE);
+  gz = hale_exposition_render (exposition, HALE_METRICS_FORMAT_TEXT, TRUE);
   zipped = g_get_monotonic_time ();
   g_test_message ("10,000 series: first render (sorts) %.2f ms (%" G_GSIZE_FORMAT
                   " bytes), gzip %.2f ms (%" G_GSIZE_FORMAT " bytes)",
@@ -768,7 +774,7 @@ test_performance (void)
   /* Half the series depend on the clock: the cache holds within the
    * second (a slow, sanitized build may cross into the next one). */
   start = g_get_monotonic_time ();
-  again = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  again = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_test_message ("10,000 series: %s render %.3f ms",
                   g_bytes_get_data (again, NULL) == g_bytes_get_data (bytes, NULL) ? "cached"
                                                                                    : "second",
@@ -779,7 +785,7 @@ test_performance (void)
                    1);
   g_clear_pointer (&again, g_bytes_unref);
   start = g_get_monotonic_time ();
-  again = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+  again = hale_metrics_render (metrics, HALE_METRICS_FORMAT_TEXT);
   g_test_message ("10,000 series: render after one change %.2f ms",
                   (g_get_monotonic_time () - start) / 1000.0);
   g_assert_false (g_bytes_equal (again, bytes));

@@ -152,7 +152,7 @@ test_renewal (Fixture *f, gconstpointer data)
 
   /* The render shows the histogram with its buckets. */
   {
-    g_autoptr (GBytes) body = hale_metrics_render (f->metrics, HALE_METRICS_FORMAT_TEXT, FALSE);
+    g_autoptr (GBytes) body = hale_metrics_render (f->metrics, HALE_METRICS_FORMAT_TEXT);
     g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
 
     g_assert_nonnull (strstr (

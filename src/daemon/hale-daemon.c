@@ -31,6 +31,7 @@
 #include "hale-names.h"
 #include "hale-notify.h"
 #include "hale-probe.h"
+#include "hale-process.h"
 #include "hale-reload.h"
 #include "hale-report.h"
 #include "hale-rotation.h"
@@ -171,7 +172,7 @@ register_daemon_metrics (HaleDaemon *self)
                                                "config_last_reload_success_timestamp_seconds",
                                                "When the running configuration was loaded.",
                                                "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  hale_metrics_add_process_collector (self->metrics);
+  hale_process_collector_add (self->metrics);
 }
 
 static void

@@ -54,6 +54,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "hale-exposition.h"
 #include "hale-file-watch.h"
 #include "hale-http-auth.h"
 #include "hale-units.h"
@@ -105,6 +106,7 @@ struct _HaleHttp
 
   HaleReport *report;
   HaleMetrics *metrics;
+  HaleExposition *exposition;
   GPtrArray *listeners; /* Listener */
   HaleHttpAuth *auth;
   gboolean health_auth; /* HealthAuth=same */
@@ -251,47 +253,23 @@ set_bytes (SoupServerMessage *msg, guint status, const char *content_type, GByte
   soup_message_body_append_bytes (soup_server_message_get_response_body (msg), body);
 }
 
-/* "gzip" (or "*") with a quality above zero, and not refused. */
-static gboolean
-accepts_gzip (const char *accept_encoding)
-{
-  GSList *unacceptable = NULL;
-  GSList *acceptable;
-  gboolean gzip = FALSE;
-  gboolean refused = FALSE;
-
-  if (accept_encoding == NULL)
-    return FALSE;
-
-  acceptable = soup_header_parse_quality_list (accept_encoding, &unacceptable);
-  for (GSList *l = unacceptable; l != NULL; l = l->next)
-    if (g_ascii_strcasecmp (l->data, "gzip") == 0)
-      refused = TRUE;
-  for (GSList *l = acceptable; l != NULL; l = l->next)
-    if (g_ascii_strcasecmp (l->data, "gzip") == 0 || g_ascii_strcasecmp (l->data, "x-gzip") == 0
-        || g_str_equal (l->data, "*"))
-      gzip = TRUE;
-  soup_header_free_list (acceptable);
-  soup_header_free_list (unacceptable);
-  return gzip && !refused;
-}
-
 static void
 serve_metrics (HaleHttp *self, SoupServerMessage *msg)
 {
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
   HaleMetricsFormat format
-      = hale_metrics_negotiate (soup_message_headers_get_list (request, "Accept"));
-  gboolean gzip = accepts_gzip (soup_message_headers_get_list (request, "Accept-Encoding"));
-  g_autoptr (GBytes) body = hale_metrics_render (self->metrics, format, gzip);
+      = hale_exposition_negotiate (soup_message_headers_get_list (request, "Accept"));
+  gboolean gzip
+      = hale_exposition_accepts_gzip (soup_message_headers_get_list (request, "Accept-Encoding"));
+  g_autoptr (GBytes) body = hale_exposition_render (self->exposition, format, gzip);
 
-  /* libsoup's server does not compress: the registry caches the gzip
-   * form next to the text, so it is compressed once per change. */
+  /* libsoup's server does not compress: the exposition keeps the gzip
+   * form of each text, so it is compressed once per change. */
   if (gzip)
     soup_message_headers_replace (response, "Content-Encoding", "gzip");
   soup_message_headers_replace (response, "Vary", "Accept, Accept-Encoding");
-  set_bytes (msg, SOUP_STATUS_OK, hale_metrics_content_type (format), body);
+  set_bytes (msg, SOUP_STATUS_OK, hale_exposition_content_type (format), body);
 }
 
 static void
@@ -1389,6 +1367,7 @@ hale_http_finalize (GObject *object)
   g_clear_object (&self->auth);
   g_hash_table_unref (self->routes);
   g_clear_object (&self->report);
+  g_clear_object (&self->exposition);
   g_clear_object (&self->metrics);
   G_OBJECT_CLASS (hale_http_parent_class)->finalize (object);
 }
@@ -1439,6 +1418,7 @@ hale_http_new (HaleReport *report, HaleMetrics *metrics)
   self = g_object_new (HALE_TYPE_HTTP, NULL);
   self->report = g_object_ref (report);
   self->metrics = g_object_ref (metrics);
+  self->exposition = hale_exposition_new (metrics);
   self->auth = hale_http_auth_new ();
   self->auth_failures = hale_metrics_add (
       metrics, HALE_METRIC_COUNTER, "http_auth_failures_total",

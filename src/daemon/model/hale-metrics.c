@@ -7,7 +7,7 @@
  * - every change that can alter the output bumps a generation counter;
  *   a set() that writes the value a series already had does not, so
  *   periodic rechecks that find nothing new keep the cache warm;
- * - the rendered bytes are kept per (format, gzip) together with the
+ * - the rendered bytes are kept per format together with the
  *   generation (and, when the output depends on the clock, the wall-clock
  *   second) they were made at, and handed out as the same GBytes;
  * - the label part of each sample line is escaped once, when the series
@@ -21,8 +21,6 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <gio/gio.h>
 
@@ -98,12 +96,10 @@ struct _HaleMetrics
   GPtrArray *sorted_families; /* by full name; NULL when stale */
   GArray *collectors;         /* Collector */
   gint64 collected_second;
-  gboolean process_collector;
-  GPtrArray *owned; /* collectors' data, freed with the registry */
 
   guint64 generation;
-  guint n_clocked;        /* series whose value depends on the clock */
-  CacheEntry cache[2][2]; /* [format][gzip] */
+  guint n_clocked;     /* series whose value depends on the clock */
+  CacheEntry cache[2]; /* [format] */
 };
 
 G_DEFINE_FINAL_TYPE (HaleMetrics, hale_metrics, G_TYPE_OBJECT)
@@ -782,120 +778,6 @@ hale_metrics_add_collector (HaleMetrics *self, HaleMetricsCollector collector, g
   changed (self);
 }
 
-/* Negotiation ------------------------------------------------------------ */
-
-typedef enum
-{
-  RANGE_OTHER,
-  RANGE_OPENMETRICS,
-  RANGE_TEXT,     /* text/plain */
-  RANGE_WILDCARD, /* text/ *, * / * */
-} RangeKind;
-
-/* Parses one media range of an Accept header: its kind and q-value (a
- * malformed q makes the range unacceptable rather than preferred). */
-static RangeKind
-parse_media_range (const char *range, double *q)
-{
-  g_auto (GStrv) parts = g_strsplit (range, ";", -1);
-  g_autofree char *type = NULL;
-  const char *version = NULL;
-  RangeKind kind;
-
-  *q = 1.0;
-  if (parts[0] == NULL)
-    return RANGE_OTHER;
-  type = g_ascii_strdown (g_strstrip (parts[0]), -1);
-  for (guint i = 1; parts[i] != NULL; i++)
-    {
-      char *param = g_strstrip (parts[i]);
-      char *eq = strchr (param, '=');
-      char *name, *val, *end = NULL;
-
-      if (eq == NULL)
-        continue;
-      *eq = '\0';
-      name = g_strstrip (param);
-      val = g_strstrip (eq + 1);
-      if (g_ascii_strcasecmp (name, "q") == 0)
-        {
-          *q = g_ascii_strtod (val, &end);
-          if (end == val || *end != '\0' || !(*q >= 0.0 && *q <= 1.0))
-            *q = 0.0;
-        }
-      else if (g_ascii_strcasecmp (name, "version") == 0)
-        version = val;
-    }
-
-  if (g_strcmp0 (type, "application/openmetrics-text") == 0)
-    {
-      /* 0.0.1 is what Prometheus before 2.5x asked for, and the same
-       * text; a version we don't speak is not us. */
-      kind = version == NULL || g_strcmp0 (version, "1.0.0") == 0
-                     || g_strcmp0 (version, "0.0.1") == 0
-                 ? RANGE_OPENMETRICS
-                 : RANGE_OTHER;
-    }
-  else if (g_strcmp0 (type, "text/plain") == 0)
-    kind = RANGE_TEXT;
-  else if (g_strcmp0 (type, "text/*") == 0 || g_strcmp0 (type, "*/*") == 0)
-    kind = RANGE_WILDCARD;
-  else
-    kind = RANGE_OTHER;
-  return kind;
-}
-
-HaleMetricsFormat
-hale_metrics_negotiate (const char *accept)
-{
-  g_auto (GStrv) ranges = NULL;
-  double q_openmetrics = 0, q_text = 0, q_wildcard = 0;
-  gint pos_openmetrics = -1, pos_text = -1;
-
-  if (accept == NULL)
-    return HALE_METRICS_FORMAT_TEXT;
-
-  ranges = g_strsplit (accept, ",", -1);
-  for (gint i = 0; ranges[i] != NULL; i++)
-    {
-      double q;
-
-      switch (parse_media_range (ranges[i], &q))
-        {
-          case RANGE_OPENMETRICS:
-            if (q > q_openmetrics)
-              q_openmetrics = q, pos_openmetrics = i;
-            break;
-          case RANGE_TEXT:
-            if (q > q_text)
-              q_text = q, pos_text = i;
-            break;
-          case RANGE_WILDCARD:
-            q_wildcard = MAX (q_wildcard, q);
-            break;
-          case RANGE_OTHER:
-          default:
-            break;
-        }
-    }
-
-  /* Highest q wins; an explicit OpenMetrics beats a wildcard of the same
-   * q, and between OpenMetrics and text/plain of the same q the one
-   * listed first wins. */
-  if (q_openmetrics > 0 && q_openmetrics >= q_wildcard
-      && (q_openmetrics > q_text || (q_openmetrics == q_text && pos_openmetrics < pos_text)))
-    return HALE_METRICS_FORMAT_OPENMETRICS;
-  return HALE_METRICS_FORMAT_TEXT;
-}
-
-const char *
-hale_metrics_content_type (HaleMetricsFormat format)
-{
-  if (format == HALE_METRICS_FORMAT_OPENMETRICS)
-    return "application/openmetrics-text; version=1.0.0; charset=utf-8";
-  return "text/plain; version=0.0.4; charset=utf-8";
-}
-
 /* Rendering -------------------------------------------------------------- */
 
 static gint
@@ -1063,39 +945,6 @@ render_plain (HaleMetrics *self, HaleMetricsFormat format, gint64 now)
   return g_string_free_to_bytes (out);
 }
 
-static GBytes *
-compress_gzip (GBytes *plain)
-{
-  g_autoptr (GZlibCompressor) compressor
-      = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, -1);
-  g_autoptr (GByteArray) out = g_byte_array_sized_new (g_bytes_get_size (plain) / 4 + 64);
-  const guint8 *in = g_bytes_get_data (plain, NULL);
-  gsize in_left = g_bytes_get_size (plain);
-  guint8 buf[16384];
-
-  for (;;)
-    {
-      gsize read = 0, written = 0;
-      g_autoptr (GError) error = NULL;
-      GConverterResult res
-          = g_converter_convert (G_CONVERTER (compressor), in, in_left, buf, sizeof buf,
-                                 G_CONVERTER_INPUT_AT_END, &read, &written, &error);
-
-      if (res == G_CONVERTER_ERROR)
-        {
-          /* Only a bug in zlib or here gets us here: memory to memory. */
-          g_critical ("gzip of the metrics failed: %s", error->message);
-          return NULL;
-        }
-      in += read;
-      in_left -= read;
-      g_byte_array_append (out, buf, (guint)written);
-      if (res == G_CONVERTER_FINISHED)
-        break;
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
-}
-
 static gboolean
 cache_is_current (HaleMetrics *self, const CacheEntry *entry, gint64 now)
 {
@@ -1115,167 +964,36 @@ cache_store (CacheEntry *entry, GBytes *bytes, guint64 generation, gint64 second
 }
 
 GBytes *
-hale_metrics_render (HaleMetrics *self, HaleMetricsFormat format, gboolean gzip)
+hale_metrics_render (HaleMetrics *self, HaleMetricsFormat format)
 {
   gint64 now = now_seconds ();
-  CacheEntry *plain_entry, *entry;
-  g_autoptr (GBytes) plain = NULL;
-  GBytes *compressed;
+  CacheEntry *entry;
 
   g_return_val_if_fail (HALE_IS_METRICS (self), NULL);
   g_return_val_if_fail (
       format == HALE_METRICS_FORMAT_TEXT || format == HALE_METRICS_FORMAT_OPENMETRICS, NULL);
 
-  plain_entry = &self->cache[format][FALSE];
-  entry = &self->cache[format][gzip ? TRUE : FALSE];
+  entry = &self->cache[format];
   if (cache_is_current (self, entry, now))
     return g_bytes_ref (entry->bytes);
 
-  if (!cache_is_current (self, plain_entry, now))
+  /* Collectors sample at most once a second, whatever the number of
+   * formats asked for in that second. */
+  if (self->collectors->len > 0 && self->collected_second != now)
     {
-      /* Collectors sample at most once a second, whatever the number of
-       * formats asked for in that second. */
-      if (self->collectors->len > 0 && self->collected_second != now)
+      self->collected_second = now;
+      for (guint i = 0; i < self->collectors->len; i++)
         {
-          self->collected_second = now;
-          for (guint i = 0; i < self->collectors->len; i++)
-            {
-              Collector *c = &g_array_index (self->collectors, Collector, i);
-              c->func (self, c->user_data);
-            }
-        }
-      if (!cache_is_current (self, plain_entry, now))
-        {
-          g_autoptr (GBytes) bytes = render_plain (self, format, now);
-          cache_store (plain_entry, bytes, self->generation, now);
+          Collector *c = &g_array_index (self->collectors, Collector, i);
+          c->func (self, c->user_data);
         }
     }
-  if (!gzip)
-    return g_bytes_ref (plain_entry->bytes);
-
-  plain = g_bytes_ref (plain_entry->bytes);
-  compressed = compress_gzip (plain);
-  if (compressed == NULL)
-    return NULL;
-  cache_store (entry, compressed, plain_entry->generation, plain_entry->second);
-  return compressed;
-}
-
-/* The process collector -------------------------------------------------- */
-
-typedef struct
-{
-  HaleMetricFamily *cpu;
-  HaleMetricFamily *resident;
-  HaleMetricFamily *virtual;
-  HaleMetricFamily *start_time;
-  HaleMetricFamily *open_fds;
-  HaleMetricFamily *max_fds;
-  double boot_time; /* seconds since the epoch; read once, 0 until then */
-} ProcessFamilies;
-
-static double
-boot_time (void)
-{
-  g_autofree char *stat = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/stat", &stat, NULL, NULL))
-    return -1;
-  line = strstr (stat, "\nbtime ");
-  if (line == NULL)
-    return -1;
-  return g_ascii_strtod (line + strlen ("\nbtime "), NULL);
-}
-
-static void
-collect_process (HaleMetrics *metrics, gpointer user_data)
-{
-  ProcessFamilies *f = user_data;
-  g_autofree char *stat = NULL;
-  g_autoptr (GDir) dir = NULL;
-  struct rlimit rl;
-  long ticks = sysconf (_SC_CLK_TCK);
-  long page = sysconf (_SC_PAGESIZE);
-
-  /* /proc/self/stat: the command may contain spaces and parentheses, so
-   * fields are counted from the last ')'. Field 3 (state) follows it. */
-  if (g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL))
+  if (!cache_is_current (self, entry, now))
     {
-      const char *p = strrchr (stat, ')');
-      g_auto (GStrv) fields = p != NULL ? g_strsplit (p + 2, " ", -1) : NULL;
-
-      /* fields[0] is field 3; utime 14, stime 15, starttime 22, vsize
-       * 23, rss 24. */
-      if (fields != NULL && g_strv_length (fields) > 21 && ticks > 0)
-        {
-          double utime = g_ascii_strtod (fields[14 - 3], NULL);
-          double stime = g_ascii_strtod (fields[15 - 3], NULL);
-          double start = g_ascii_strtod (fields[22 - 3], NULL);
-          double vsize = g_ascii_strtod (fields[23 - 3], NULL);
-          double rss = g_ascii_strtod (fields[24 - 3], NULL);
-
-          if (f->boot_time <= 0)
-            f->boot_time = boot_time ();
-
-          hale_metric_set (f->cpu, NULL, (utime + stime) / (double)ticks);
-          hale_metric_set (f->virtual, NULL, vsize);
-          hale_metric_set (f->resident, NULL, rss * (double)page);
-          if (f->boot_time > 0)
-            hale_metric_set (f->start_time, NULL, f->boot_time + start / (double)ticks);
-        }
+      g_autoptr (GBytes) bytes = render_plain (self, format, now);
+      cache_store (entry, bytes, self->generation, now);
     }
-
-  dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  if (dir != NULL)
-    {
-      guint n = 0;
-
-      while (g_dir_read_name (dir) != NULL)
-        n++;
-      /* Not counting the descriptor that reads the directory. */
-      hale_metric_set (f->open_fds, NULL, n > 0 ? n - 1 : 0);
-    }
-
-  /* The soft limit, which /proc/self/limits shows as "Max open files". */
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0)
-    hale_metric_set (f->max_fds, NULL,
-                     rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur);
-}
-
-void
-hale_metrics_add_process_collector (HaleMetrics *self)
-{
-  ProcessFamilies *f;
-
-  g_return_if_fail (HALE_IS_METRICS (self));
-
-  if (self->process_collector)
-    return;
-  self->process_collector = TRUE;
-
-  /* client_golang's names and help texts, which dashboards expect. */
-  f = g_new0 (ProcessFamilies, 1);
-  f->cpu = hale_metrics_add (self, HALE_METRIC_COUNTER, "process_cpu_seconds_total",
-                             "Total user and system CPU time spent in seconds.", "seconds", NULL,
-                             NULL, 0, HALE_METRIC_NO_NAMESPACE);
-  f->resident = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_resident_memory_bytes",
-                                  "Resident memory size in bytes.", "bytes", NULL, NULL, 0,
-                                  HALE_METRIC_NO_NAMESPACE);
-  f->virtual = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_virtual_memory_bytes",
-                                 "Virtual memory size in bytes.", "bytes", NULL, NULL, 0,
-                                 HALE_METRIC_NO_NAMESPACE);
-  f->start_time = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_start_time_seconds",
-                                    "Start time of the process since unix epoch in seconds.",
-                                    "seconds", NULL, NULL, 0, HALE_METRIC_NO_NAMESPACE);
-  f->open_fds = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_open_fds",
-                                  "Number of open file descriptors.", NULL, NULL, NULL, 0,
-                                  HALE_METRIC_NO_NAMESPACE);
-  f->max_fds = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_max_fds",
-                                 "Maximum number of open file descriptors.", NULL, NULL, NULL, 0,
-                                 HALE_METRIC_NO_NAMESPACE);
-  g_ptr_array_add (self->owned, f);
-  hale_metrics_add_collector (self, collect_process, f);
+  return g_bytes_ref (entry->bytes);
 }
 
 /* GObject ---------------------------------------------------------------- */
@@ -1285,13 +1003,11 @@ hale_metrics_finalize (GObject *object)
 {
   HaleMetrics *self = HALE_METRICS (object);
 
-  for (guint i = 0; i < 2; i++)
-    for (guint j = 0; j < 2; j++)
-      g_clear_pointer (&self->cache[i][j].bytes, g_bytes_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (self->cache); i++)
+    g_clear_pointer (&self->cache[i].bytes, g_bytes_unref);
   g_clear_pointer (&self->sorted_families, g_ptr_array_unref);
   g_hash_table_unref (self->families);
   g_array_unref (self->collectors);
-  g_ptr_array_unref (self->owned);
   g_free (self->ns);
 
   G_OBJECT_CLASS (hale_metrics_parent_class)->finalize (object);
@@ -1309,7 +1025,6 @@ hale_metrics_init (HaleMetrics *self)
   self->families
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)family_free);
   self->collectors = g_array_new (FALSE, FALSE, sizeof (Collector));
-  self->owned = g_ptr_array_new_with_free_func (g_free);
   self->collected_second = -1;
 }
 

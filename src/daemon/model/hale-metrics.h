@@ -3,10 +3,10 @@
  *
  * Families are registered once (name without the namespace, help, label
  * names); series are created on first use and removed when their source
- * goes away. Rendering is cached: the text (and its gzip form) is built
- * once per change of any series, and at most once a second while a
- * series depends on the clock (set_until/set_since, the process
- * collector), then served as the same bytes to every scrape.
+ * goes away. Rendering is cached: the text is built once per change of
+ * any series, and at most once a second while a series depends on the
+ * clock (set_until/set_since, collectors such as sources/hale-process.h),
+ * then served as the same bytes to every scrape.
  *
  * The registry is not thread-safe: use it from the main context only.
  */
@@ -117,20 +117,12 @@ typedef void (*HaleMetricsFamilyFunc) (const char *name, HaleMetricType type, co
 void
 hale_metrics_foreach_family (HaleMetrics *self, HaleMetricsFamilyFunc func, gpointer user_data);
 
-/* Picks the format from an Accept header (NULL: text). */
-HaleMetricsFormat
-hale_metrics_negotiate (const char *accept);
-const char *
-hale_metrics_content_type (HaleMetricsFormat format);
-
-/* The exposition, from the cache when it is current. Transfer full. */
+/* The exposition in @format, from the cache when it is current: the same
+ * bytes (the same GBytes) until a series changes or, for a registry with
+ * clocked series or collectors, the second turns. Transfer full. Which
+ * format a scraper wants, and gzip, are the HTTP face's
+ * (faces/hale-exposition.h). */
 GBytes *
-hale_metrics_render (HaleMetrics *self, HaleMetricsFormat format, gboolean gzip);
-
-/* Registers (once) process_cpu_seconds_total, process_resident_memory_bytes,
- * process_virtual_memory_bytes, process_start_time_seconds,
- * process_open_fds, process_max_fds (read from /proc/self). */
-void
-hale_metrics_add_process_collector (HaleMetrics *self);
+hale_metrics_render (HaleMetrics *self, HaleMetricsFormat format);
 
 G_END_DECLS
