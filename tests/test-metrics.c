@@ -791,6 +791,63 @@ test_performance (void)
   g_assert_false (g_bytes_equal (again, bytes));
 }
 
+typedef struct
+{
+  HaleMetricFamily *attempts;
+  HaleMetricFamily *last;
+} Owner;
+
+static const char *const result_label[] = { "result", NULL };
+
+static const HaleMetricDesc owner_families[] = {
+  { G_STRUCT_OFFSET (Owner, attempts), HALE_METRIC_COUNTER, "attempts_total", "Attempts.", NULL,
+    result_label, NULL, 0, HALE_METRIC_FLAGS_NONE },
+  { G_STRUCT_OFFSET (Owner, last), HALE_METRIC_GAUGE, "last_attempt_timestamp_seconds",
+    "Last attempt.", "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE },
+};
+
+/* A module's table fills its fields; a second module naming the same
+ * family in its table gets the same one. */
+static void
+test_table (void)
+{
+  g_autoptr (HaleMetrics) metrics = hale_metrics_new ("hale");
+  Owner a = { 0 }, b = { 0 };
+  g_autofree char *text = NULL;
+
+  hale_metrics_add_table (metrics, owner_families, G_N_ELEMENTS (owner_families), &a);
+  hale_metrics_add_table (metrics, owner_families, 1, &b);
+  g_assert_nonnull (a.attempts);
+  g_assert_nonnull (a.last);
+  g_assert_true (a.attempts == b.attempts);
+  g_assert_null (b.last);
+
+  hale_metric_inc (b.attempts, SUCCESS, 1);
+  hale_metric_set (a.last, NULL, 1700000000);
+  text = render_string (metrics, HALE_METRICS_FORMAT_TEXT);
+  g_assert_nonnull (strstr (text, "\nhale_attempts_total{result=\"success\"} 1\n"));
+  g_assert_nonnull (strstr (text, "\nhale_last_attempt_timestamp_seconds 1700000000\n"));
+}
+
+/* One name with two meanings is a programming error, said loudly. */
+static void
+test_table_conflict (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr (HaleMetrics) metrics = hale_metrics_new ("hale");
+
+      hale_metrics_add (metrics, HALE_METRIC_COUNTER, "attempts_total", "Attempts.", NULL, NULL,
+                        NULL, 0, HALE_METRIC_FLAGS_NONE);
+      hale_metrics_add (metrics, HALE_METRIC_COUNTER, "attempts_total", "Attempts.", NULL,
+                        result_label, NULL, 0, HALE_METRIC_FLAGS_NONE);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*attempts_total registered twice with different types or labels*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -805,6 +862,8 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/remove", test_remove);
   g_test_add_func ("/metrics/histogram", test_histogram);
   g_test_add_func ("/metrics/values", test_values);
+  g_test_add_func ("/metrics/table", test_table);
+  g_test_add_func ("/metrics/table-conflict", test_table_conflict);
   g_test_add_func ("/metrics/gzip", test_gzip);
   g_test_add_func ("/metrics/negotiate", test_negotiate);
   g_test_add_func ("/metrics/process", test_process);

@@ -34,7 +34,9 @@ COMING = {
     "check_status": "gauge",
 }
 
-_ADD = re.compile(r'hale_metrics_add\s*\(\s*[^,]+,\s*HALE_METRIC_([A-Z]+)\s*,\s*"([a-z0-9_]+)"')
+# A family is registered by a hale_metrics_add() call or a row of a
+# HaleMetricDesc table: either way its type is followed by its name.
+_ADD = re.compile(r'(?:hale_metrics_add\s*\(\s*[^,]+|\{\s*FIELD\s*\([a-z_]+\)),\s*HALE_METRIC_([A-Z]+)\s*,\s*"([a-z0-9_]+)"')
 
 
 def registered_metrics():
@@ -47,7 +49,7 @@ def registered_metrics():
                 with open(os.path.join(top, fn)) as f:
                     for m in _ADD.finditer(f.read()):
                         found[m.group(2)] = m.group(1).lower()
-    halectx.check(len(found) > 10, "found only %d hale_metrics_add calls in %s" % (len(found), src))
+    halectx.check(len(found) > 10, "found only %d registered families in %s" % (len(found), src))
     return found
 
 

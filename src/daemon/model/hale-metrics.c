@@ -505,7 +505,14 @@ hale_metrics_add (HaleMetrics *self, HaleMetricType type, const char *name, cons
 
   family = g_hash_table_lookup (self->families, name);
   if (family != NULL)
-    return family;
+    {
+      /* Two modules that export one family must mean the same one. */
+      if (family->type != type || family->n_labels != n_labels
+          || (n_labels > 0
+              && !g_strv_equal ((const char *const *)family->label_names, label_names)))
+        g_critical ("metric family %s registered twice with different types or labels", name);
+      return family;
+    }
 
   for (guint i = 0; i < n_labels; i++)
     {
@@ -572,6 +579,22 @@ hale_metrics_add (HaleMetrics *self, HaleMetricType type, const char *name, cons
 }
 
 /* Updates ---------------------------------------------------------------- */
+
+void
+hale_metrics_add_table (HaleMetrics *self, const HaleMetricDesc *table, gsize n_table,
+                        gpointer owner)
+{
+  g_return_if_fail (HALE_IS_METRICS (self));
+  g_return_if_fail (owner != NULL);
+
+  for (gsize i = 0; i < n_table; i++)
+    {
+      const HaleMetricDesc *d = &table[i];
+
+      G_STRUCT_MEMBER (HaleMetricFamily *, owner, d->field) = hale_metrics_add (
+          self, d->type, d->name, d->help, d->unit, d->labels, d->buckets, d->n_buckets, d->flags);
+    }
+}
 
 static gboolean
 same_value (double a, double b)

@@ -61,12 +61,38 @@ hale_metrics_name_is_valid (const char *name);
 /* @name without namespace, e.g. "certificate_expiry_seconds". @unit may
  * be NULL (OpenMetrics' # UNIT line). @label_names is NULL-terminated
  * (NULL: no labels). @buckets: upper bounds ascending, for histograms
- * only (+Inf is implied). The family belongs to @self; registering the
- * same name twice returns the first. */
+ * only (+Inf is implied). The family belongs to @self; registering a name
+ * again returns the family it already has, and is a programming error
+ * unless type and label names are the same. */
 HaleMetricFamily *
 hale_metrics_add (HaleMetrics *self, HaleMetricType type, const char *name, const char *help,
                   const char *unit, const char *const *label_names, const double *buckets,
                   gsize n_buckets, HaleMetricFlags flags);
+
+/* One family as a module declares it: its modules keep a static table of
+ * these (one place that lists every series the module exports, as a
+ * D-Bus vtable lists members), registered with hale_metrics_add_table().
+ * @field is where the family goes in the owner's struct
+ * (G_STRUCT_OFFSET (Owner, member), a HaleMetricFamily * member). */
+typedef struct
+{
+  gsize field;
+  HaleMetricType type;
+  const char *name;
+  const char *help;
+  const char *unit;
+  const char *const *labels;
+  const double *buckets;
+  gsize n_buckets;
+  HaleMetricFlags flags;
+} HaleMetricDesc;
+
+/* Registers every family of @table and stores each in @owner at its
+ * @field. A family that several modules export (one name, one meaning)
+ * is declared once in hale-metric-families.h and named in each table. */
+void
+hale_metrics_add_table (HaleMetrics *self, const HaleMetricDesc *table, gsize n_table,
+                        gpointer owner);
 
 /* @label_values: NULL-terminated, as many as the family has label names
  * (NULL for a family without labels). */

@@ -22,6 +22,26 @@ typedef struct
   double boot_time; /* seconds since the epoch; read once, 0 until then */
 } ProcessFamilies;
 
+#define FIELD(member) G_STRUCT_OFFSET (ProcessFamilies, member)
+
+/* client_golang's names and help texts, which dashboards expect. */
+static const HaleMetricDesc families[] = {
+  { FIELD (cpu), HALE_METRIC_COUNTER, "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.", "seconds", NULL, NULL, 0,
+    HALE_METRIC_NO_NAMESPACE },
+  { FIELD (resident), HALE_METRIC_GAUGE, "process_resident_memory_bytes",
+    "Resident memory size in bytes.", "bytes", NULL, NULL, 0, HALE_METRIC_NO_NAMESPACE },
+  { FIELD (virtual), HALE_METRIC_GAUGE, "process_virtual_memory_bytes",
+    "Virtual memory size in bytes.", "bytes", NULL, NULL, 0, HALE_METRIC_NO_NAMESPACE },
+  { FIELD (start_time), HALE_METRIC_GAUGE, "process_start_time_seconds",
+    "Start time of the process since unix epoch in seconds.", "seconds", NULL, NULL, 0,
+    HALE_METRIC_NO_NAMESPACE },
+  { FIELD (open_fds), HALE_METRIC_GAUGE, "process_open_fds", "Number of open file descriptors.",
+    NULL, NULL, NULL, 0, HALE_METRIC_NO_NAMESPACE },
+  { FIELD (max_fds), HALE_METRIC_GAUGE, "process_max_fds",
+    "Maximum number of open file descriptors.", NULL, NULL, NULL, 0, HALE_METRIC_NO_NAMESPACE },
+};
+
 static double
 boot_time (void)
 {
@@ -102,26 +122,8 @@ hale_process_collector_add (HaleMetrics *self)
   if (g_object_get_data (G_OBJECT (self), "hale-process-collector") != NULL)
     return;
 
-  /* client_golang's names and help texts, which dashboards expect. */
   f = g_new0 (ProcessFamilies, 1);
-  f->cpu = hale_metrics_add (self, HALE_METRIC_COUNTER, "process_cpu_seconds_total",
-                             "Total user and system CPU time spent in seconds.", "seconds", NULL,
-                             NULL, 0, HALE_METRIC_NO_NAMESPACE);
-  f->resident = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_resident_memory_bytes",
-                                  "Resident memory size in bytes.", "bytes", NULL, NULL, 0,
-                                  HALE_METRIC_NO_NAMESPACE);
-  f->virtual = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_virtual_memory_bytes",
-                                 "Virtual memory size in bytes.", "bytes", NULL, NULL, 0,
-                                 HALE_METRIC_NO_NAMESPACE);
-  f->start_time = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_start_time_seconds",
-                                    "Start time of the process since unix epoch in seconds.",
-                                    "seconds", NULL, NULL, 0, HALE_METRIC_NO_NAMESPACE);
-  f->open_fds = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_open_fds",
-                                  "Number of open file descriptors.", NULL, NULL, NULL, 0,
-                                  HALE_METRIC_NO_NAMESPACE);
-  f->max_fds = hale_metrics_add (self, HALE_METRIC_GAUGE, "process_max_fds",
-                                 "Maximum number of open file descriptors.", NULL, NULL, NULL, 0,
-                                 HALE_METRIC_NO_NAMESPACE);
+  hale_metrics_add_table (self, families, G_N_ELEMENTS (families), f);
   g_object_set_data_full (G_OBJECT (self), "hale-process-collector", f, g_free);
   hale_metrics_add_collector (self, collect_process, f);
 }
