@@ -135,8 +135,7 @@ file_mode (const char *path)
 static double
 files_count (Fixture *f, const char *name)
 {
-  HaleMetricFamily *family = hale_metrics_add (f->metrics, HALE_METRIC_GAUGE, "backup_files_count",
-                                               "-", NULL, NULL, NULL, 0, 0);
+  HaleMetricFamily *family = hale_metrics_lookup (f->metrics, "backup_files_count");
   const char *labels[] = { name, NULL };
   double value = -1;
 

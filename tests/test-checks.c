@@ -632,23 +632,15 @@ test_flapping (Fixture *f, gconstpointer data)
   g_assert_cmpfloat_with_epsilon (o->qos, 0.5, 1e-9);
 
   g_assert_true (
-      hale_metric_get (hale_metrics_add (f->metrics, HALE_METRIC_COUNTER, "check_runs_total", "",
-                                         NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE),
-                       pass, &value));
+      hale_metric_get (hale_metrics_lookup (f->metrics, "check_runs_total"), pass, &value));
   g_assert_cmpfloat (value, ==, 3);
   g_assert_true (
-      hale_metric_get (hale_metrics_add (f->metrics, HALE_METRIC_COUNTER, "check_runs_total", "",
-                                         NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE),
-                       fail, &value));
+      hale_metric_get (hale_metrics_lookup (f->metrics, "check_runs_total"), fail, &value));
   g_assert_cmpfloat (value, ==, 3);
-  g_assert_true (hale_metric_get (hale_metrics_add (f->metrics, HALE_METRIC_GAUGE, "check_qos", "",
-                                                    NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE),
-                                  labels, &value));
+  g_assert_true (hale_metric_get (hale_metrics_lookup (f->metrics, "check_qos"), labels, &value));
   g_assert_cmpfloat_with_epsilon (value, 0.5, 1e-9);
   g_assert_true (
-      hale_metric_get (hale_metrics_add (f->metrics, HALE_METRIC_GAUGE, "check_status", "", NULL,
-                                         NULL, NULL, 0, HALE_METRIC_FLAGS_NONE),
-                       labels, &value));
+      hale_metric_get (hale_metrics_lookup (f->metrics, "check_status"), labels, &value));
   g_assert_cmpfloat (value, ==, 2);
 }
 
@@ -815,8 +807,7 @@ test_reconfigure (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count (f, "a"), ==, 1);
   gone = hale_checks_get_outcome (f->checks, "b");
   g_assert_null (gone);
-  status = hale_metrics_add (f->metrics, HALE_METRIC_GAUGE, "check_status", "", NULL, NULL, NULL, 0,
-                             HALE_METRIC_FLAGS_NONE);
+  status = hale_metrics_lookup (f->metrics, "check_status");
   g_assert_false (hale_metric_get (status, labels, &value));
 
   /* Another URL: what was learnt goes. */

@@ -213,11 +213,7 @@ set_down (Fixture *f, const char *path, gboolean down)
 static double
 metric (Fixture *f, const char *name, const char *endpoint)
 {
-  /* Registering again hands back the family the module registered. */
-  static const char *const endpoint_label[] = { "endpoint", NULL };
-  HaleMetricFamily *family
-      = hale_metrics_add (f->metrics, HALE_METRIC_GAUGE, name, "", NULL,
-                          endpoint != NULL ? endpoint_label : NULL, NULL, 0, 0);
+  HaleMetricFamily *family = hale_metrics_lookup (f->metrics, name);
   const char *labels[] = { endpoint, NULL };
   double value = -1;
 
@@ -444,7 +440,6 @@ test_slow_target (Fixture *f, gconstpointer data)
   guint64 skipped = 0;
   double metric_skipped = 0;
   static const char *const labels[] = { "silent", NULL };
-  static const char *const endpoint_label[] = { "endpoint", NULL };
   HaleMetricFamily *family;
 
   /* "silent" accepts and never answers: each probe takes the whole 1 s
@@ -467,8 +462,7 @@ test_slow_target (Fixture *f, gconstpointer data)
   }
   /* Rounds came while it was still running: skipped, never overlapped. */
   g_assert_cmpuint (skipped, >=, 2);
-  family = hale_metrics_add (f->metrics, HALE_METRIC_COUNTER, "endpoint_probes_skipped_total", "",
-                             NULL, endpoint_label, NULL, 0, 0);
+  family = hale_metrics_lookup (f->metrics, "endpoint_probes_skipped_total");
   g_assert_true (hale_metric_get (family, labels, &metric_skipped));
   g_assert_cmpfloat (metric_skipped, ==, (double)skipped);
   g_assert_cmpuint (f->held->len, ==, 1);
@@ -480,7 +474,6 @@ test_reconfigure (Fixture *f, gconstpointer data)
   g_autoptr (HaleCheckResult) idp = NULL;
   g_autoptr (HaleCheckResult) maint = NULL;
   static const char *const labels[] = { "idp", NULL };
-  static const char *const endpoint_label[] = { "endpoint", NULL };
   HaleMetricFamily *up;
   double value;
   guint64 before, ca_probes = 0;
@@ -499,8 +492,7 @@ test_reconfigure (Fixture *f, gconstpointer data)
                 "[Endpoint maint]\nURL=http://127.0.0.1:%u/maint\nExpectedStatus=503\n");
   idp = hale_state_get_check (f->state, "endpoint:idp");
   g_assert_null (idp);
-  up = hale_metrics_add (f->metrics, HALE_METRIC_GAUGE, "endpoint_up", "", NULL, endpoint_label,
-                         NULL, 0, 0);
+  up = hale_metrics_lookup (f->metrics, "endpoint_up");
   g_assert_false (hale_metric_get (up, labels, &value));
   /* The CA stays with its history: nothing probed it since. */
   list = g_variant_ref_sink (hale_connectivity_get_endpoints (f->conn));

@@ -301,7 +301,7 @@ result_at (Run *r, guint i)
 static double
 metric (Fixture *f, HaleMetricType type, const char *name, const char *const *labels)
 {
-  HaleMetricFamily *family = hale_metrics_add (f->metrics, type, name, "-", NULL, NULL, NULL, 0, 0);
+  HaleMetricFamily *family = hale_metrics_lookup (f->metrics, name);
   double value = -1;
 
   if (!hale_metric_get (family, labels, &value))

@@ -580,6 +580,15 @@ hale_metrics_add (HaleMetrics *self, HaleMetricType type, const char *name, cons
 
 /* Updates ---------------------------------------------------------------- */
 
+HaleMetricFamily *
+hale_metrics_lookup (HaleMetrics *self, const char *name)
+{
+  g_return_val_if_fail (HALE_IS_METRICS (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (self->families, name);
+}
+
 void
 hale_metrics_add_table (HaleMetrics *self, const HaleMetricDesc *table, gsize n_table,
                         gpointer owner)

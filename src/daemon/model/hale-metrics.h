@@ -94,6 +94,11 @@ void
 hale_metrics_add_table (HaleMetrics *self, const HaleMetricDesc *table, gsize n_table,
                         gpointer owner);
 
+/* The family registered as @name (without namespace), or NULL: for faces
+ * and tests that read a value. */
+HaleMetricFamily *
+hale_metrics_lookup (HaleMetrics *self, const char *name);
+
 /* @label_values: NULL-terminated, as many as the family has label names
  * (NULL for a family without labels). */
 void

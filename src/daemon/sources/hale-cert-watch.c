@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "hale-cert-watch.h"
+#include "hale-metric-families.h"
 
 #include "hale-names.h"
 #include "hale-units.h"
@@ -1359,7 +1360,6 @@ static void
 register_metrics (HaleCertWatch *self)
 {
   static const char *const type[] = { "type", NULL };
-  static const char *const result[] = { "result", NULL };
   static const char *const info[] = { "type", "serial", "subject", "issuer", NULL };
   static const char *const type_reason[] = { "type", "reason", NULL };
   const char *success[] = { "success", NULL };
@@ -1388,10 +1388,7 @@ register_metrics (HaleCertWatch *self)
       = hale_metrics_add (m, HALE_METRIC_GAUGE, "last_renewal_timestamp_seconds",
                           "When a new certificate serial was last seen, seconds since the epoch",
                           "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_renewals
-      = hale_metrics_add (m, HALE_METRIC_COUNTER, "certificate_renewal_attempts_total",
-                          "Certificate renewals by result (success: a new serial was seen)", NULL,
-                          result, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_renewals = hale_metric_family_renewal_attempts (m);
   self->m_info = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_info",
                                    "The certificate being watched (always 1)", NULL, info, NULL, 0,
                                    HALE_METRIC_FLAGS_NONE);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "hale-rotation.h"
+#include "hale-metric-families.h"
 #include "hale-names.h"
 
 #include <string.h>
@@ -277,53 +278,47 @@ hale_rotation_get_last_renewal (HaleRotation *self)
   return &self->last_renewal;
 }
 
+#define FIELD(member) G_STRUCT_OFFSET (HaleRotation, member)
+
+static const char *const result_label[] = { "result", NULL };
+
+static const HaleMetricDesc families[] = {
+  { FIELD (m_renewal_duration), HALE_METRIC_HISTOGRAM, "certificate_renewal_duration_seconds",
+    "How long the rotation agent's renewal attempts took, as it reported them", "seconds",
+    result_label, renewal_buckets, G_N_ELEMENTS (renewal_buckets), HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_last_attempt), HALE_METRIC_GAUGE, "last_renewal_attempt_timestamp_seconds",
+    "When the rotation agent last reported a renewal attempt, by result, seconds since the epoch",
+    "seconds", result_label, NULL, 0, HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_jwt_refresh), HALE_METRIC_COUNTER, "jwt_refresh_total",
+    "JWT refreshes of the rotation agent, by result", NULL, result_label, NULL, 0,
+    HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_last_jwt_refresh), HALE_METRIC_GAUGE, "last_jwt_refresh_timestamp_seconds",
+    "When the rotation agent last reported a JWT refresh, by result, seconds since the epoch",
+    "seconds", result_label, NULL, 0, HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_auth_failures), HALE_METRIC_COUNTER, "keycloak_auth_failures_total",
+    "Authentication failures of the rotation agent at its identity provider (Keycloak)", NULL, NULL,
+    NULL, 0, HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_last_auth_failure), HALE_METRIC_GAUGE, "last_keycloak_auth_failure_timestamp_seconds",
+    "When the rotation agent last reported an identity provider authentication failure", "seconds",
+    NULL, NULL, 0, HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_cache_hits), HALE_METRIC_COUNTER, "jwt_cache_hits_total",
+    "JWTs the rotation agent took from its cache", NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_bootstrap), HALE_METRIC_GAUGE, "bootstrap_status",
+    "The rotation agent's bootstrap: 1 ok, 0 failed; absent until it reports", NULL, NULL, NULL, 0,
+    HALE_METRIC_FLAGS_NONE },
+  { FIELD (m_bootstrap_time), HALE_METRIC_GAUGE, "bootstrap_status_timestamp_seconds",
+    "When the rotation agent last reported its bootstrap status, seconds since the epoch",
+    "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE },
+};
+
 static void
 register_metrics (HaleRotation *self, HaleMetrics *m)
 {
-  static const char *const result[] = { "result", NULL };
   const char *success[] = { "success", NULL };
   const char *failure[] = { "failure", NULL };
 
-  /* The same help text as hale-cert-watch's: whichever registers first
-   * wins, and either describes the family. */
-  self->m_renewals
-      = hale_metrics_add (m, HALE_METRIC_COUNTER, "certificate_renewal_attempts_total",
-                          "Certificate renewals by result (success: a new serial was seen)", NULL,
-                          result, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_renewal_duration = hale_metrics_add (
-      m, HALE_METRIC_HISTOGRAM, "certificate_renewal_duration_seconds",
-      "How long the rotation agent's renewal attempts took, as it reported them", "seconds", result,
-      renewal_buckets, G_N_ELEMENTS (renewal_buckets), HALE_METRIC_FLAGS_NONE);
-  self->m_last_attempt = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "last_renewal_attempt_timestamp_seconds",
-      "When the rotation agent last reported a renewal attempt, by result, seconds since the epoch",
-      "seconds", result, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_jwt_refresh = hale_metrics_add (m, HALE_METRIC_COUNTER, "jwt_refresh_total",
-                                          "JWT refreshes of the rotation agent, by result", NULL,
-                                          result, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_last_jwt_refresh = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "last_jwt_refresh_timestamp_seconds",
-      "When the rotation agent last reported a JWT refresh, by result, seconds since the epoch",
-      "seconds", result, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_auth_failures = hale_metrics_add (
-      m, HALE_METRIC_COUNTER, "keycloak_auth_failures_total",
-      "Authentication failures of the rotation agent at its identity provider (Keycloak)", NULL,
-      NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_last_auth_failure = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "last_keycloak_auth_failure_timestamp_seconds",
-      "When the rotation agent last reported an identity provider authentication failure",
-      "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_cache_hits = hale_metrics_add (m, HALE_METRIC_COUNTER, "jwt_cache_hits_total",
-                                         "JWTs the rotation agent took from its cache", NULL, NULL,
-                                         NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_bootstrap
-      = hale_metrics_add (m, HALE_METRIC_GAUGE, "bootstrap_status",
-                          "The rotation agent's bootstrap: 1 ok, 0 failed; absent until it reports",
-                          NULL, NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
-  self->m_bootstrap_time = hale_metrics_add (
-      m, HALE_METRIC_GAUGE, "bootstrap_status_timestamp_seconds",
-      "When the rotation agent last reported its bootstrap status, seconds since the epoch",
-      "seconds", NULL, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_renewals = hale_metric_family_renewal_attempts (m);
+  hale_metrics_add_table (m, families, G_N_ELEMENTS (families), self);
 
   /* Rates need every series from the start, not from the first report:
    * rate() over a series that appears at 1 misses that first event. */
