@@ -336,21 +336,6 @@ category_enabled (HaleAggregate *self, const Category *c, const CategoryState **
   return cs != NULL ? cs->enabled : c->config_enabled;
 }
 
-/* A check counts against the host when it failed and nobody
- * acknowledged it. */
-static gboolean
-check_counts (HaleAggregate *self, const char *name, HaleCheckStatus *out_status)
-{
-  HaleCheckOutcome *outcome = g_hash_table_lookup (self->outcomes, name);
-
-  if (outcome == NULL || outcome->status == HALE_CHECK_HEALTHY)
-    return FALSE;
-  if (g_hash_table_contains (self->acks, name))
-    return FALSE;
-  *out_status = outcome->status;
-  return TRUE;
-}
-
 static HaleStatus
 category_status (HaleAggregate *self, const Category *c)
 {
@@ -360,13 +345,12 @@ category_status (HaleAggregate *self, const Category *c)
     return HALE_STATUS_UNHEALTHY;
   for (guint i = 0; c->checks[i] != NULL; i++)
     {
-      HaleCheckStatus check_status;
+      HaleCheckOutcome *outcome = g_hash_table_lookup (self->outcomes, c->checks[i]);
 
-      if (!check_counts (self, c->checks[i], &check_status))
-        continue;
-      if (check_status == HALE_CHECK_CRITICAL)
-        return HALE_STATUS_UNHEALTHY;
-      status = HALE_STATUS_DEGRADED;
+      if (outcome != NULL)
+        status
+            = MAX (status, hale_status_of_check (outcome->status,
+                                                 g_hash_table_contains (self->acks, c->checks[i])));
     }
   return status;
 }
