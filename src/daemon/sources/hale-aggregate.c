@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "hale-names.h"
 
@@ -523,11 +524,47 @@ outcome_same (const HaleCheckOutcome *a, const HaleCheckOutcome *b)
   return a->status == b->status && a->ok == b->ok && g_strcmp0 (a->message, b->message) == 0;
 }
 
+/* One journal event per change of a check's own status (before
+ * acknowledgements), not per run: from its last outcome to this one. A
+ * check's first outcome is a change when it is not healthy, so a check
+ * failing at start is logged, and a healthy start is quiet. */
+static void
+audit_transition (HaleAggregate *self, const HaleCheckOutcome *old, const HaleCheckOutcome *now)
+{
+  const char *was = old != NULL ? hale_check_status_to_string (old->status) : "unknown";
+  const char *is = hale_check_status_to_string (now->status);
+  gboolean better = old != NULL && now->status < old->status;
+  g_autofree char *message = NULL;
+  const char *extra[]
+      = { "old_status", was,          "new_status", is,
+          "reason",     now->message, "check_kind", hale_check_kind_to_string (now->kind),
+          NULL };
+  HaleAuditEvent event = {
+    .event = HALE_EVENT_CHECK_STATUS_CHANGED,
+    .message_id = HALE_MESSAGE_ID_CHECK_STATUS_CHANGED,
+    .resource_type = "check",
+    .resource_id = now->name,
+    .duration_ms = -1,
+    .extra = extra,
+  };
+
+  if (self->audit == NULL
+      || (old == NULL ? now->status == HALE_CHECK_HEALTHY : old->status == now->status))
+    return;
+  message = g_strdup_printf ("check %s is %s (was %s): %s", now->name, is, was, now->message);
+  event.message = message;
+  event.priority = better || now->status == HALE_CHECK_HEALTHY ? LOG_NOTICE : LOG_WARNING;
+  event.error = now->status != HALE_CHECK_HEALTHY ? now->message : NULL;
+  hale_audit_emit (self->audit, &event);
+}
+
 static void
 on_outcome (HaleChecks *checks, HaleCheckOutcome *outcome, HaleAggregate *self)
 {
   HaleCheckOutcome *old = g_hash_table_lookup (self->outcomes, outcome->name);
   gboolean is_change = old == NULL || !outcome_same (old, outcome);
+
+  audit_transition (self, old, outcome);
 
   g_hash_table_replace (self->outcomes, g_strdup (outcome->name), hale_check_outcome_ref (outcome));
   if (trip_sticky (self, outcome))

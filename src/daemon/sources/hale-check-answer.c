@@ -16,6 +16,13 @@
 /* json-glib parses recursively: deeper input is refused before it. */
 #define MAX_DEPTH 32
 #define MAX_SUBCHECKS 64
+/* A seed check's "data" is kept in the details when its compact JSON is
+ * at most DATA_MAX bytes, while all data kept of one answer stays within
+ * DATA_TOTAL_MAX: enough for counters and timestamps, not a log. */
+#define DATA_MAX 1024
+#define DATA_MAX_TEXT "1 KiB"
+#define DATA_TOTAL_MAX (16 * 1024)
+#define DATA_TOTAL_MAX_TEXT "16 KiB"
 
 /* ---- text from answers -------------------------------------------------- */
 
@@ -64,8 +71,8 @@ typedef struct
   guint n_failing;
   guint worst; /* lowest severity among failing sub-checks; 0: none */
   GString *failing;
-  double answer_qos; /* seed; < 0 unset */
-  char *answer_state;
+  gsize data_kept;     /* bytes of sub-checks' data in the details */
+  GVariantDict answer; /* what else the format says, for the details */
 } Verdict;
 
 static void
@@ -74,7 +81,7 @@ verdict_init (Verdict *v)
   memset (v, 0, sizeof *v);
   v->ok = TRUE;
   v->severity = 1;
-  v->answer_qos = -1;
+  g_variant_dict_init (&v->answer, NULL);
   v->failing = g_string_new (NULL);
   g_variant_builder_init (&v->checks, G_VARIANT_TYPE ("aa{sv}"));
 }
@@ -84,7 +91,7 @@ verdict_clear (Verdict *v)
 {
   g_free (v->message);
   g_free (v->problem);
-  g_free (v->answer_state);
+  g_variant_dict_clear (&v->answer);
   g_string_free (v->failing, TRUE);
   g_variant_builder_clear (&v->checks);
 }
@@ -103,7 +110,12 @@ verdict_problem (Verdict *v, const char *format, ...)
 }
 
 static void
-verdict_add (Verdict *v, const char *name, gboolean ok, guint severity, const char *output)
+add_data (Verdict *v, GVariantBuilder *b, JsonNode *data);
+
+/* A sub-check. @data: what it reported beside its verdict, or NULL. */
+static void
+verdict_add (Verdict *v, const char *name, gboolean ok, guint severity, const char *output,
+             JsonNode *data)
 {
   g_autofree char *clean_name = clean_text (name != NULL ? name : "");
 
@@ -128,6 +140,8 @@ verdict_add (Verdict *v, const char *name, gboolean ok, guint severity, const ch
           g_autofree char *clean = clean_text (output);
           g_variant_builder_add (&b, "{sv}", "output", g_variant_new_string (clean));
         }
+      if (data != NULL)
+        add_data (v, &b, data);
       g_variant_builder_add_value (&v->checks, g_variant_builder_end (&b));
     }
 }
@@ -333,7 +347,7 @@ read_ft (JsonObject *o, Verdict *v)
       output = member_text (c, "checkOutput");
       if (output == NULL)
         output = member_text (c, "technicalSummary");
-      verdict_add (v, name, json_node_get_boolean (ok), severity, output);
+      verdict_add (v, name, json_node_get_boolean (ok), severity, output, NULL);
     }
 
   if (v->n_failing > 0)
@@ -438,7 +452,7 @@ read_health_json (JsonObject *o, Verdict *v)
               name = component != NULL && n > 1 ? g_strdup_printf ("%s (%s)", key, component)
                                                 : g_strdup (key);
               verdict_add (v, name, sub == HALE_CHECK_WORD_PASS,
-                           sub == HALE_CHECK_WORD_WARN ? 2 : 1, member_text (c, "output"));
+                           sub == HALE_CHECK_WORD_WARN ? 2 : 1, member_text (c, "output"), NULL);
             }
         }
     }
@@ -455,6 +469,7 @@ static gboolean
 read_seed_check (Verdict *v, const char *name, JsonNode *node)
 {
   JsonNode *judge = node;
+  JsonNode *data = NULL;
   const char *output = NULL;
   guint severity = 0;
 
@@ -480,10 +495,11 @@ read_seed_check (Verdict *v, const char *name, JsonNode *node)
       output = member_text (c, "message");
       if (output == NULL)
         output = member_text (c, "output");
+      data = json_object_get_member (c, "data");
     }
   if (node_is (judge, G_TYPE_BOOLEAN))
     {
-      verdict_add (v, name, json_node_get_boolean (judge), severity ? severity : 1, output);
+      verdict_add (v, name, json_node_get_boolean (judge), severity ? severity : 1, output, data);
       return TRUE;
     }
   if (node_is (judge, G_TYPE_STRING))
@@ -498,38 +514,105 @@ read_seed_check (Verdict *v, const char *name, JsonNode *node)
                    severity                    ? severity
                    : w == HALE_CHECK_WORD_WARN ? 2
                                                : 1,
-                   output);
+                   output, data);
       return TRUE;
     }
   return verdict_problem (v, "seed: check %s is judged by %s", name, node_kind (judge));
 }
 
-/* The rotation agent's report (Format=seed, docs/checks.md): {"health": "passed"|"warn"|"fail",
- * "qos": 0..1, "state", "checks": [...] or {...}}. "health" decides. */
+/* The report's "state": {"name", "duration", "blockers": [...]}, what
+ * the agent is doing and what holds it up. (A bare name is read too.) */
+static gboolean
+read_seed_state (JsonNode *state, Verdict *v, GString *blocked)
+{
+  JsonObject *o;
+  JsonNode *duration, *blockers;
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  g_auto (GStrv) list = NULL;
+  const char *name;
+
+  if (node_is (state, G_TYPE_STRING))
+    {
+      g_autofree char *clean = clean_text (json_node_get_string (state));
+      g_variant_dict_insert (&v->answer, "answer_state", "s", clean);
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (state))
+    return verdict_problem (v, "seed: state is %s, not an object", node_kind (state));
+  o = json_node_get_object (state);
+  name = member_text (o, "name");
+  if (name != NULL)
+    {
+      g_autofree char *clean = clean_text (name);
+      g_variant_dict_insert (&v->answer, "answer_state", "s", clean);
+    }
+  duration = json_object_get_member (o, "duration");
+  if (node_is (duration, G_TYPE_STRING))
+    {
+      g_autofree char *clean = clean_text (json_node_get_string (duration));
+      g_variant_dict_insert (&v->answer, "answer_state_duration", "s", clean);
+    }
+  else if (node_is_number (duration) && node_number (duration) >= 0)
+    g_variant_dict_insert (&v->answer, "answer_state_seconds", "d", node_number (duration));
+
+  blockers = json_object_get_member (o, "blockers");
+  if (blockers != NULL && !JSON_NODE_HOLDS_NULL (blockers))
+    {
+      JsonArray *array;
+      guint n;
+
+      if (!JSON_NODE_HOLDS_ARRAY (blockers))
+        return verdict_problem (v, "seed: state.blockers is %s, not an array",
+                                node_kind (blockers));
+      array = json_node_get_array (blockers);
+      n = MIN (json_array_get_length (array), MAX_SUBCHECKS);
+      for (guint i = 0; i < n; i++)
+        {
+          JsonNode *item = json_array_get_element (array, i);
+          const char *text = node_is (item, G_TYPE_STRING) ? json_node_get_string (item)
+                             : JSON_NODE_HOLDS_OBJECT (item)
+                                 ? member_text (json_node_get_object (item), "name")
+                                 : NULL;
+          g_autofree char *clean = text != NULL ? clean_text (text) : NULL;
+
+          if (clean == NULL)
+            continue;
+          g_string_append_printf (blocked, "%s%s", blocked->len > 0 ? ", " : "", clean);
+          g_strv_builder_add (names, clean);
+        }
+    }
+  list = g_strv_builder_end (names);
+  g_variant_dict_insert (&v->answer, "answer_state_blockers", "^as", list);
+  return TRUE;
+}
+
+/* The rotation agent's report (Format=seed, docs/checks.md):
+ * {"health": "passed"|"warn"|"fail", "qos": 0..1 or null, "state":
+ * {"name", "duration", "blockers"}, "checks": [{"name", "status", "data",
+ * ...}] or {...}}. "health" decides; a failing report names its
+ * blockers. */
 static gboolean
 read_seed (JsonObject *o, Verdict *v)
 {
   JsonNode *qos = json_object_get_member (o, "qos");
   JsonNode *state = json_object_get_member (o, "state");
   JsonNode *checks = json_object_get_member (o, "checks");
+  g_autoptr (GString) blocked = g_string_new (NULL);
   HaleCheckWord word;
 
   if (!read_word (o, "health", "seed", v, &word))
     return FALSE;
-  if (qos != NULL)
+  /* null: the agent has no window of runs yet. */
+  if (qos != NULL && !JSON_NODE_HOLDS_NULL (qos))
     {
       if (!node_is_number (qos))
-        return verdict_problem (v, "seed: qos is %s, not a number", node_kind (qos));
+        return verdict_problem (v, "seed: qos is %s, not a number or null", node_kind (qos));
       if (!(node_number (qos) >= 0.0 && node_number (qos) <= 1.0))
         return verdict_problem (v, "seed: qos is %g, not between 0 and 1", node_number (qos));
-      v->answer_qos = node_number (qos);
+      g_variant_dict_insert (&v->answer, "answer_qos", "d", node_number (qos));
     }
-  if (state != NULL)
-    {
-      if (!node_is (state, G_TYPE_STRING))
-        return verdict_problem (v, "seed: state is %s, not a string", node_kind (state));
-      v->answer_state = clean_text (json_node_get_string (state));
-    }
+  if (state != NULL && !JSON_NODE_HOLDS_NULL (state) && !read_seed_state (state, v, blocked))
+    return FALSE;
   if (checks != NULL && JSON_NODE_HOLDS_ARRAY (checks))
     {
       JsonArray *array = json_node_get_array (checks);
@@ -569,7 +652,105 @@ read_seed (JsonObject *o, Verdict *v)
     return verdict_problem (v, "seed: checks is %s, not an array or object", node_kind (checks));
 
   verdict_from_word (v, word);
+  if (!v->ok && blocked->len > 0)
+    {
+      const char *name = NULL;
+
+      if (g_variant_dict_lookup (&v->answer, "answer_state", "&s", &name))
+        v->message = g_strdup_printf ("state %s; blockers: %s", name, blocked->str);
+      else
+        v->message = g_strdup_printf ("blockers: %s", blocked->str);
+    }
   return TRUE;
+}
+
+/* The parser passed the bytes as UTF-8, but a \u escape may still
+ * decode to a lone surrogate: GVariant takes valid UTF-8 only. */
+static GVariant *
+utf8_string (const char *text)
+{
+  g_autofree char *valid = NULL;
+
+  if (g_utf8_validate (text, -1, NULL))
+    return g_variant_new_string (text);
+  valid = g_utf8_make_valid (text, -1);
+  return g_variant_new_string (valid);
+}
+
+/* JSON as GVariant for the details (a{sv} objects, av arrays). D-Bus
+ * has no null: null members and elements are left out. */
+static GVariant *
+json_to_variant (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+      case JSON_NODE_OBJECT:
+        {
+          GVariantBuilder b;
+          JsonObjectIter iter;
+          const char *key;
+          JsonNode *value;
+
+          g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+          json_object_iter_init (&iter, json_node_get_object (node));
+          while (json_object_iter_next (&iter, &key, &value))
+            if (!JSON_NODE_HOLDS_NULL (value))
+              g_variant_builder_add (&b, "{@sv}", utf8_string (key), json_to_variant (value));
+          return g_variant_builder_end (&b);
+        }
+      case JSON_NODE_ARRAY:
+        {
+          GVariantBuilder b;
+          JsonArray *array = json_node_get_array (node);
+
+          g_variant_builder_init (&b, G_VARIANT_TYPE ("av"));
+          for (guint i = 0; i < json_array_get_length (array); i++)
+            {
+              JsonNode *item = json_array_get_element (array, i);
+              if (!JSON_NODE_HOLDS_NULL (item))
+                g_variant_builder_add (&b, "v", json_to_variant (item));
+            }
+          return g_variant_builder_end (&b);
+        }
+      case JSON_NODE_VALUE:
+        if (node_is (node, G_TYPE_BOOLEAN))
+          return g_variant_new_boolean (json_node_get_boolean (node));
+        if (node_is (node, G_TYPE_INT64))
+          return g_variant_new_int64 (json_node_get_int (node));
+        if (node_is (node, G_TYPE_STRING))
+          return utf8_string (json_node_get_string (node));
+        return g_variant_new_double (json_node_get_double (node));
+      case JSON_NODE_NULL:
+        break;
+    }
+  return g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0);
+}
+
+/* A sub-check's data, kept within DATA_MAX and DATA_TOTAL_MAX, or a note
+ * that says why it was not. */
+static void
+add_data (Verdict *v, GVariantBuilder *b, JsonNode *data)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (JSON_NODE_HOLDS_NULL (data))
+    return;
+  text = json_to_string (data, FALSE);
+  len = strlen (text);
+  if (len > DATA_MAX || v->data_kept + len > DATA_TOTAL_MAX)
+    {
+      g_autofree char *note
+          = len > DATA_MAX
+                ? g_strdup_printf ("%" G_GSIZE_FORMAT " bytes, more than " DATA_MAX_TEXT, len)
+                : g_strdup_printf ("%" G_GSIZE_FORMAT " bytes, more than the " DATA_TOTAL_MAX_TEXT
+                                   " kept of one answer",
+                                   len);
+      g_variant_builder_add (b, "{sv}", "data_omitted", g_variant_new_string (note));
+      return;
+    }
+  v->data_kept += len;
+  g_variant_builder_add (b, "{sv}", "data", json_to_variant (data));
 }
 
 /* Format=auto on a JSON object: by its shape. */
@@ -760,11 +941,19 @@ hale_check_answer_judge (HaleCheckFormat configured, guint http_status, const ch
       g_variant_builder_init (&v.checks, G_VARIANT_TYPE ("aa{sv}"));
       g_variant_builder_add (details, "{sv}", "checks_total", g_variant_new_uint32 (v.n_checks));
       g_variant_builder_add (details, "{sv}", "checks_failing", g_variant_new_uint32 (v.n_failing));
-      if (v.answer_qos >= 0)
-        g_variant_builder_add (details, "{sv}", "answer_qos", g_variant_new_double (v.answer_qos));
-      if (v.answer_state != NULL)
-        g_variant_builder_add (details, "{sv}", "answer_state",
-                               g_variant_new_string (v.answer_state));
+      {
+        g_autoptr (GVariant) answer = g_variant_ref_sink (g_variant_dict_end (&v.answer));
+        GVariantIter iter;
+        const char *key;
+        GVariant *value;
+
+        g_variant_iter_init (&iter, answer);
+        while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+          {
+            g_variant_builder_add (details, "{sv}", key, value);
+            g_variant_unref (value);
+          }
+      }
     }
   if (!*out_ok)
     g_variant_builder_add (details, "{sv}", "reason", g_variant_new_string (*out_message));
