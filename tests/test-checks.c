@@ -425,6 +425,92 @@ test_seed (Fixture *f, gconstpointer data)
   assert_outcome (o, FALSE, HALE_CHECK_CRITICAL, "db");
 }
 
+/* The rotation agent's report as it defines itself: state an object
+ * (name, duration, blockers), qos null before it has a window, each
+ * check with its data. */
+static const char seed_report[]
+    = "{\"health\":\"passed\",\"qos\":null,"
+      "\"state\":{\"name\":\"idle\",\"duration\":\"3h2m\",\"blockers\":[]},"
+      "\"checks\":[{\"name\":\"renewal\",\"status\":\"pass\","
+      "\"data\":{\"next\":\"2026-12-01T00:00:00Z\",\"attempts\":3}},"
+      "{\"name\":\"disk\",\"status\":\"pass\",\"data\":[1,\"two\",null]}]}";
+
+static void
+test_seed_report (Fixture *f, gconstpointer data)
+{
+  HaleCheckOutcome *o;
+  g_autoptr (GVariant) checks = NULL;
+  g_autoptr (GVariant) first = NULL;
+  g_autoptr (GVariant) second = NULL;
+  g_autoptr (GVariant) data_value = NULL;
+  g_autofree const char **blockers = NULL;
+  g_autoptr (GString) big = g_string_new (NULL);
+  g_autofree char *big_report = NULL;
+  gint64 attempts = 0;
+  double seconds = 0;
+  const char *omitted = NULL;
+
+  o = check_answer (f, 200, "application/json", seed_report, HALE_CHECK_FORMAT_SEED);
+  assert_outcome (o, TRUE, HALE_CHECK_HEALTHY, "2 check(s) ok");
+  g_assert_cmpstr (detail_string (o, "answer_state"), ==, "idle");
+  g_assert_cmpstr (detail_string (o, "answer_state_duration"), ==, "3h2m");
+  g_assert_true (g_variant_lookup (o->details, "answer_state_blockers", "^a&s", &blockers));
+  g_assert_cmpuint (g_strv_length ((char **)blockers), ==, 0);
+  g_assert_false (g_variant_lookup (o->details, "answer_qos", "d", NULL));
+
+  /* Each check's data is kept as the report had it. */
+  checks = g_variant_lookup_value (o->details, "checks", G_VARIANT_TYPE ("aa{sv}"));
+  g_assert_nonnull (checks);
+  first = g_variant_get_child_value (checks, 0);
+  data_value = g_variant_lookup_value (first, "data", G_VARIANT_TYPE_VARDICT);
+  g_assert_nonnull (data_value);
+  g_assert_true (g_variant_lookup (data_value, "attempts", "x", &attempts));
+  g_assert_cmpint (attempts, ==, 3);
+  second = g_variant_get_child_value (checks, 1);
+  g_clear_pointer (&data_value, g_variant_unref);
+  data_value = g_variant_lookup_value (second, "data", NULL);
+  g_assert_nonnull (data_value);
+  /* D-Bus has no null: it is left out. */
+  g_assert_cmpuint (g_variant_n_children (data_value), ==, 2);
+
+  /* Found by its shape as well. */
+  o = check_answer (f, 200, "application/json", seed_report, HALE_CHECK_FORMAT_AUTO);
+  assert_outcome (o, TRUE, HALE_CHECK_HEALTHY, NULL);
+  g_assert_cmpstr (detail_string (o, "format"), ==, "seed");
+
+  /* Blockers are shown; a numeric duration is seconds. */
+  o = check_answer (f, 200, "application/json",
+                    "{\"health\":\"warn\",\"qos\":0.5,\"state\":{\"name\":\"blocked\","
+                    "\"duration\":90,\"blockers\":[\"ca unreachable\",\"disk full\"]},"
+                    "\"checks\":[]}",
+                    HALE_CHECK_FORMAT_AUTO);
+  assert_outcome (o, FALSE, HALE_CHECK_WARNING,
+                  "state blocked; blockers: ca unreachable, disk full");
+  g_clear_pointer (&blockers, g_free);
+  g_assert_true (g_variant_lookup (o->details, "answer_state_blockers", "^a&s", &blockers));
+  g_assert_cmpuint (g_strv_length ((char **)blockers), ==, 2);
+  g_assert_cmpstr (blockers[1], ==, "disk full");
+  g_assert_true (g_variant_lookup (o->details, "answer_state_seconds", "d", &seconds));
+  g_assert_cmpfloat (seconds, ==, 90);
+
+  /* Data larger than the bound is left out, and the details say so. */
+  g_string_append (big, "{\"health\":\"passed\",\"checks\":[{\"name\":\"log\",\"ok\":true,"
+                        "\"data\":\"");
+  for (guint i = 0; i < 2000; i++)
+    g_string_append (big, "x");
+  g_string_append (big, "\"}]}");
+  big_report = g_string_free (g_steal_pointer (&big), FALSE);
+  o = check_answer (f, 200, "application/json", big_report, HALE_CHECK_FORMAT_AUTO);
+  assert_outcome (o, TRUE, HALE_CHECK_HEALTHY, NULL);
+  g_clear_pointer (&checks, g_variant_unref);
+  g_clear_pointer (&first, g_variant_unref);
+  checks = g_variant_lookup_value (o->details, "checks", G_VARIANT_TYPE ("aa{sv}"));
+  first = g_variant_get_child_value (checks, 0);
+  g_assert_false (g_variant_lookup (first, "data", "*", NULL));
+  g_assert_true (g_variant_lookup (first, "data_omitted", "&s", &omitted));
+  assert_contains (omitted, "more than 1 KiB");
+}
+
 static void
 test_status (Fixture *f, gconstpointer data)
 {
@@ -501,6 +587,10 @@ test_garbage (Fixture *f, gconstpointer data)
       "seed: qos is 7, not between 0 and 1" },
     { "application/json", "{\"health\":true}", HALE_CHECK_FORMAT_AUTO,
       "seed: health is a boolean" },
+    { "application/json", "{\"health\":\"passed\",\"state\":5}", HALE_CHECK_FORMAT_AUTO,
+      "seed: state is a number, not an object" },
+    { "application/json", "{\"health\":\"passed\",\"state\":{\"blockers\":\"x\"}}",
+      HALE_CHECK_FORMAT_AUTO, "seed: state.blockers is a string, not an array" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -1013,6 +1103,7 @@ main (int argc, char **argv)
   ADD ("http/ft", test_ft);
   ADD ("http/health-json", test_health_json);
   ADD ("http/seed", test_seed);
+  ADD ("http/seed-report", test_seed_report);
   ADD ("http/status", test_status);
   ADD ("http/severity", test_severity);
   ADD ("http/garbage", test_garbage);

@@ -60,6 +60,10 @@
 #define HALE_FIELD_ACTOR_UNIT "HALE_ACTOR_UNIT"
 #define HALE_FIELD_ACTION "HALE_ACTION" /* the polkit action of a decision */
 #define HALE_FIELD_METHOD "HALE_METHOD" /* the D-Bus method that asked */
+/* check_status_changed: the [Check]'s status before and after, and why */
+#define HALE_FIELD_OLD_STATUS "HALE_OLD_STATUS"
+#define HALE_FIELD_NEW_STATUS "HALE_NEW_STATUS"
+#define HALE_FIELD_REASON "HALE_REASON"
 
 /* Event names (HALE_EVENT=) */
 #define HALE_EVENT_STARTED "daemon_started"
@@ -74,6 +78,7 @@
 #define HALE_EVENT_AUTHORIZATION_GRANTED "authorization_granted"
 #define HALE_EVENT_AUTHORIZATION_DENIED "authorization_denied"
 #define HALE_EVENT_CERTIFICATE_RENEWAL_ATTEMPTED "certificate_renewal_attempted"
+#define HALE_EVENT_CHECK_STATUS_CHANGED "check_status_changed"
 
 /* MESSAGE_IDs: one per event type, stable forever; explained in
  * data/hale.catalog so `journalctl -x` shows what to do. */
@@ -89,3 +94,4 @@
 #define HALE_MESSAGE_ID_AUTHORIZATION_GRANTED "caab417e58d144158b8d31ac791ad32e"
 #define HALE_MESSAGE_ID_AUTHORIZATION_DENIED "d8058db5b639443c81d186b79a679186"
 #define HALE_MESSAGE_ID_CERTIFICATE_RENEWAL_ATTEMPTED "d5b8812789f0464eaa9f891b9728b36a"
+#define HALE_MESSAGE_ID_CHECK_STATUS_CHANGED "ba3ab403867848b68918b0f76792c407"

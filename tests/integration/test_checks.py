@@ -17,6 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from halesys import Journald  # noqa: E402
 from halectx import (BUS_NAME, IFACE_HEALTH, OBJECT_PATH, Hale, check, check_equal, fail,
                      log, one_value, require, run, wait_until, _skip_or_fail)
 
@@ -39,6 +40,13 @@ ANSWERS = {
     "/plain-500": (500, "text/plain", "oops"),
     "/garbage": (200, "application/json", '{"status": "pa'),
     "/huge": (200, "text/plain", "x" * (2 * 1024 * 1024)),
+    # The rotation agent's report as it defines itself.
+    "/agent": (200, "application/json", json.dumps({
+        "health": "passed", "qos": None,
+        "state": {"name": "idle", "duration": "3h2m", "blockers": []},
+        "checks": [{"name": "renewal", "status": "pass",
+                    "data": {"next": "2026-12-01T00:00:00Z", "attempts": 3}}]})),
+    "/flip": (200, "text/plain", "fine"),  # the test changes it
 }
 
 
@@ -327,6 +335,63 @@ def test_sticky_across_restart():
         hale.stop_haled()
 
 
+def test_seed_report_and_journal():
+    """The agent's report read as defined (a sticky category stays up at
+    start), and one journal event per status change of a check."""
+    extra = ("[Check agent]\nURL={agent}\nFormat=seed\nInterval=1s\nTimeout=3s\n\n"
+             "[Category rotation]\nChecks=agent\nSticky=true\n\n"
+             "[Check flip]\nURL={flip}\nInterval=1s\nTimeout=3s\n\n")
+    with Journald(), Services() as services, Hale(PROGRAMS, "checks-journal") as hale:
+        ANSWERS["/flip"] = (200, "text/plain", "fine")
+        text = extra.format(agent=services.url("/agent"), flip=services.url("/flip"))
+        hale.start_haled(lambda: hale.config_text(extra=text))
+        pid = hale.haled.pid
+
+        agent = wait_check(hale, "agent", "healthy")
+        check_equal(agent["details"]["answer_state"], "idle", "the state's name")
+        check_equal(agent["details"]["answer_state_duration"], "3h2m", "the state's duration")
+        check_equal(agent["details"]["checks"][0]["data"]["attempts"], 3, "a check's data")
+        check("answer_qos" not in agent["details"], "qos null is no qos: %r" % agent["details"])
+        _, body = services_report(hale, "?categories=rotation")
+        check_equal(body["categories"]["rotation"]["enabled"], True, "the sticky category")
+        r = call(hale, "GetChecks", "")
+        check(re.search(r'"agent" \d+ "status" s "healthy"', r), "GetChecks: %r" % r[:200])
+
+        # Healthy runs, then failing ones, then healthy again: two changes.
+        wait_check(hale, "flip", "healthy")
+        time.sleep(2.5)
+        ANSWERS["/flip"] = (500, "text/plain", "oops")
+        wait_check(hale, "flip", "critical")
+        time.sleep(2.5)
+        fails = one_value(hale.metrics(), "hale_check_runs_total", check="flip", result="fail")
+        check(fails >= 2, "flip failed %s times: more runs than changes" % fails)
+        ANSWERS["/flip"] = (200, "text/plain", "fine")
+        wait_check(hale, "flip", "healthy")
+        time.sleep(2.5)
+
+        def events():
+            e = Journald.entries(pid, HALE_EVENT="check_status_changed", HALE_RESOURCE_ID="flip")
+            return e if len(e) >= 2 else None
+        entries, _ = wait_until(events, 10, "two check_status_changed events of flip")
+        time.sleep(1)
+        entries = Journald.entries(pid, HALE_EVENT="check_status_changed", HALE_RESOURCE_ID="flip")
+        check_equal([(e["HALE_OLD_STATUS"], e["HALE_NEW_STATUS"]) for e in entries],
+                    [("healthy", "critical"), ("critical", "healthy")],
+                    "one event per change, none per run")
+        down, up = entries
+        check_equal(down["MESSAGE_ID"], "ba3ab403867848b68918b0f76792c407", "MESSAGE_ID")
+        check_equal(down["HALE_REASON"], "http status 500", "the reason")
+        check_equal(down["HALE_ERROR"], "http status 500", "the error of a failure")
+        check_equal(down["PRIORITY"], "4", "a failure is a warning")
+        check_equal(up["PRIORITY"], "5", "a recovery is a notice")
+        check_equal(down["HALE_RESOURCE_TYPE"], "check", "resource type")
+        check("check flip is critical (was healthy)" in down["MESSAGE"], down["MESSAGE"])
+        check_equal(Journald.entries(pid, HALE_EVENT="check_status_changed",
+                                     HALE_RESOURCE_ID="agent"), [],
+                    "a check healthy from the start logs nothing")
+        hale.stop_haled()
+
+
 def chromium_program():
     for name in ("chromium", "chromium-browser", "google-chrome"):
         path = subprocess.run(["sh", "-c", "command -v %s" % name], capture_output=True,
@@ -380,4 +445,4 @@ def test_html_in_chromium():
 
 if __name__ == "__main__":
     run([test_formats_and_faces, test_acks_across_restart, test_sticky_across_restart,
-         test_html_in_chromium])
+         test_seed_report_and_journal, test_html_in_chromium])

@@ -49,16 +49,14 @@ duration_ms (gint64 usec)
   return (MAX (usec, 0) + 500) / 1000;
 }
 
-/* The worst status a check gives its selection; FALSE when it does not
- * count (passing, not run yet, or acknowledged). */
-static gboolean
-check_problem (const HaleAggregateCheck *check, HaleStatus *out_status)
+/* What a check counts for its selection, by the model's rule; not yet
+ * run: nothing. */
+static HaleStatus
+check_counts (const HaleAggregateCheck *check)
 {
-  if (check->outcome == NULL || check->outcome->status == HALE_CHECK_HEALTHY || check->ack != NULL)
-    return FALSE;
-  *out_status = check->outcome->status == HALE_CHECK_CRITICAL ? HALE_STATUS_UNHEALTHY
-                                                              : HALE_STATUS_DEGRADED;
-  return TRUE;
+  if (check->outcome == NULL)
+    return HALE_STATUS_HEALTHY;
+  return hale_status_of_check (check->outcome->status, check->ack != NULL);
 }
 
 static void
@@ -94,8 +92,8 @@ hale_aggregate_report_status (HaleAggregate *aggregate, const char *const *categ
   for (guint i = 0; i < checks->len; i++)
     {
       const HaleAggregateCheck *check = g_ptr_array_index (checks, i);
-      HaleStatus s;
-      if (check_problem (check, &s))
+      HaleStatus s = check_counts (check);
+      if (s != HALE_STATUS_HEALTHY)
         worse (&status, &reason, s,
                g_strdup_printf ("check %s: %s", check->name, check->outcome->message));
     }
@@ -106,10 +104,10 @@ hale_aggregate_report_status (HaleAggregate *aggregate, const char *const *categ
       for (guint i = 0; i < services->len; i++)
         {
           const HaleCheckResult *r = g_ptr_array_index (services, i);
-          if (r->acknowledged || r->status == HALE_CHECK_HEALTHY)
+          HaleStatus s = hale_status_of_check (r->status, r->acknowledged);
+          if (s == HALE_STATUS_HEALTHY)
             continue;
-          worse (&status, &reason,
-                 r->status == HALE_CHECK_CRITICAL ? HALE_STATUS_UNHEALTHY : HALE_STATUS_DEGRADED,
+          worse (&status, &reason, s,
                  g_strdup_printf ("service %s: %s", r->name + strlen (HALE_CHECK_PREFIX_SERVICE),
                                   r->message));
         }

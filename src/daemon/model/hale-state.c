@@ -125,22 +125,37 @@ check_result_same (const HaleCheckResult *a, const HaleCheckResult *b)
          && g_str_equal (a->message, b->message) && g_variant_equal (a->details, b->details);
 }
 
+HaleStatus
+hale_status_of_check (HaleCheckStatus status, gboolean acknowledged)
+{
+  /* Known to an operator: shown, but no longer the host's problem. */
+  if (acknowledged)
+    return HALE_STATUS_HEALTHY;
+  switch (status)
+    {
+      case HALE_CHECK_CRITICAL:
+        return HALE_STATUS_UNHEALTHY;
+      case HALE_CHECK_WARNING:
+        return HALE_STATUS_DEGRADED;
+      case HALE_CHECK_HEALTHY:
+        break;
+    }
+  return HALE_STATUS_HEALTHY;
+}
+
 /* @delta is +1 when @result enters the table, -1 when it leaves. */
 static void
 count_result (HaleState *self, const HaleCheckResult *result, int delta)
 {
-  /* Known to an operator: shown, but no longer the host's problem. */
-  if (result->acknowledged)
-    return;
-  switch (result->status)
+  switch (hale_status_of_check (result->status, result->acknowledged))
     {
-      case HALE_CHECK_CRITICAL:
+      case HALE_STATUS_UNHEALTHY:
         self->n_critical += delta;
         break;
-      case HALE_CHECK_WARNING:
+      case HALE_STATUS_DEGRADED:
         self->n_warning += delta;
         break;
-      case HALE_CHECK_HEALTHY:
+      case HALE_STATUS_HEALTHY:
         break;
     }
 }

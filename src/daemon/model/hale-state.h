@@ -31,6 +31,13 @@ typedef enum
 const char *hale_check_status_to_string (HaleCheckStatus status); /* "healthy", ... */
 const char *hale_status_to_string (HaleStatus status);            /* "healthy", ... */
 
+/* The one status rule, for the host (Status, /health) and for every
+ * part of it a report selects (a category, ?categories=): what one
+ * result counts for the whole. Critical makes it unhealthy, a warning
+ * degraded; a healthy result, or one an operator acknowledged, does not
+ * count. The whole is the worst of what its results count for. */
+HaleStatus hale_status_of_check (HaleCheckStatus status, gboolean acknowledged);
+
 typedef struct
 {
   char *name; /* "certificate:current", "service:nginx", "connectivity" */

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "hale-names.h"
 
@@ -336,21 +337,6 @@ category_enabled (HaleAggregate *self, const Category *c, const CategoryState **
   return cs != NULL ? cs->enabled : c->config_enabled;
 }
 
-/* A check counts against the host when it failed and nobody
- * acknowledged it. */
-static gboolean
-check_counts (HaleAggregate *self, const char *name, HaleCheckStatus *out_status)
-{
-  HaleCheckOutcome *outcome = g_hash_table_lookup (self->outcomes, name);
-
-  if (outcome == NULL || outcome->status == HALE_CHECK_HEALTHY)
-    return FALSE;
-  if (g_hash_table_contains (self->acks, name))
-    return FALSE;
-  *out_status = outcome->status;
-  return TRUE;
-}
-
 static HaleStatus
 category_status (HaleAggregate *self, const Category *c)
 {
@@ -360,13 +346,12 @@ category_status (HaleAggregate *self, const Category *c)
     return HALE_STATUS_UNHEALTHY;
   for (guint i = 0; c->checks[i] != NULL; i++)
     {
-      HaleCheckStatus check_status;
+      HaleCheckOutcome *outcome = g_hash_table_lookup (self->outcomes, c->checks[i]);
 
-      if (!check_counts (self, c->checks[i], &check_status))
-        continue;
-      if (check_status == HALE_CHECK_CRITICAL)
-        return HALE_STATUS_UNHEALTHY;
-      status = HALE_STATUS_DEGRADED;
+      if (outcome != NULL)
+        status
+            = MAX (status, hale_status_of_check (outcome->status,
+                                                 g_hash_table_contains (self->acks, c->checks[i])));
     }
   return status;
 }
@@ -539,11 +524,47 @@ outcome_same (const HaleCheckOutcome *a, const HaleCheckOutcome *b)
   return a->status == b->status && a->ok == b->ok && g_strcmp0 (a->message, b->message) == 0;
 }
 
+/* One journal event per change of a check's own status (before
+ * acknowledgements), not per run: from its last outcome to this one. A
+ * check's first outcome is a change when it is not healthy, so a check
+ * failing at start is logged, and a healthy start is quiet. */
+static void
+audit_transition (HaleAggregate *self, const HaleCheckOutcome *old, const HaleCheckOutcome *now)
+{
+  const char *was = old != NULL ? hale_check_status_to_string (old->status) : "unknown";
+  const char *is = hale_check_status_to_string (now->status);
+  gboolean better = old != NULL && now->status < old->status;
+  g_autofree char *message = NULL;
+  const char *extra[]
+      = { "old_status", was,          "new_status", is,
+          "reason",     now->message, "check_kind", hale_check_kind_to_string (now->kind),
+          NULL };
+  HaleAuditEvent event = {
+    .event = HALE_EVENT_CHECK_STATUS_CHANGED,
+    .message_id = HALE_MESSAGE_ID_CHECK_STATUS_CHANGED,
+    .resource_type = "check",
+    .resource_id = now->name,
+    .duration_ms = -1,
+    .extra = extra,
+  };
+
+  if (self->audit == NULL
+      || (old == NULL ? now->status == HALE_CHECK_HEALTHY : old->status == now->status))
+    return;
+  message = g_strdup_printf ("check %s is %s (was %s): %s", now->name, is, was, now->message);
+  event.message = message;
+  event.priority = better || now->status == HALE_CHECK_HEALTHY ? LOG_NOTICE : LOG_WARNING;
+  event.error = now->status != HALE_CHECK_HEALTHY ? now->message : NULL;
+  hale_audit_emit (self->audit, &event);
+}
+
 static void
 on_outcome (HaleChecks *checks, HaleCheckOutcome *outcome, HaleAggregate *self)
 {
   HaleCheckOutcome *old = g_hash_table_lookup (self->outcomes, outcome->name);
   gboolean is_change = old == NULL || !outcome_same (old, outcome);
+
+  audit_transition (self, old, outcome);
 
   g_hash_table_replace (self->outcomes, g_strdup (outcome->name), hale_check_outcome_ref (outcome));
   if (trip_sticky (self, outcome))

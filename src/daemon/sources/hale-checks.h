@@ -14,11 +14,13 @@
  * services are untrusted: size-limited, parsed defensively; a broken
  * answer is a failed check that says why.
  *
- * This module only checks. What the results mean for the host
+ * The kinds are classes, one file each (hale-check-kind.h); the answer
+ * formats are hale-check-answer's. This module only checks. What the results mean for the host
  * (categories, acknowledgements, sticky categories) is hale-aggregate's.
  */
 #pragma once
 
+#include "hale-check-outcome.h"
 #include "hale-config.h"
 #include "hale-metrics.h"
 #include "hale-state.h"
@@ -44,35 +46,6 @@ typedef enum
 
 const char *
 hale_check_kind_to_string (HaleCheckKind kind); /* "http", "unit", "push" */
-/* "auto", "ft", "health+json", "seed", "status": as Format= takes them. */
-const char *
-hale_check_format_to_string (HaleCheckFormat format);
-
-/* The latest outcome of one check, before any acknowledgement or
- * category applies. Immutable once emitted. */
-typedef struct
-{
-  char *name; /* the group name: "api" for [Check api] */
-  HaleCheckKind kind;
-  gboolean ok;            /* passed (a warn answer is ok = FALSE, severity 2) */
-  guint severity;         /* of the check: 1 critical, 2 warning */
-  HaleCheckStatus status; /* healthy when ok; else critical (severity 1) or warning */
-  char *message;          /* one line: why, when not ok */
-  GVariant *details;      /* a{sv}: kind-specific (format, http_status, checks, unit states,
-                             blockers, ...), never NULL */
-  gint64 checked_at;      /* g_get_real_time() */
-  gint64 duration;        /* usec */
-  double qos;             /* share of passed runs over the recent window, 0..1 */
-} HaleCheckOutcome;
-
-#define HALE_TYPE_CHECK_OUTCOME (hale_check_outcome_get_type ())
-GType
-hale_check_outcome_get_type (void);
-HaleCheckOutcome *
-hale_check_outcome_ref (HaleCheckOutcome *outcome);
-void
-hale_check_outcome_unref (HaleCheckOutcome *outcome);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (HaleCheckOutcome, hale_check_outcome_unref)
 
 #define HALE_TYPE_CHECKS (hale_checks_get_type ())
 G_DECLARE_FINAL_TYPE (HaleChecks, hale_checks, HALE, CHECKS, GObject)
