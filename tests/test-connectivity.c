@@ -659,7 +659,7 @@ test_dbus (Fixture *f, gconstpointer data)
 {
   g_autoptr (GTestDBus) bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_autoptr (HaleDbus) dbus = NULL;
-  g_autoptr (GDBusInterfaceSkeleton) face = NULL;
+  g_autoptr (HaleDegradedFace) face = NULL;
   g_autoptr (GDBusConnection) client = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) active = NULL;
@@ -676,8 +676,8 @@ test_dbus (Fixture *f, gconstpointer data)
 
   g_test_dbus_up (bus);
   dbus = hale_dbus_new (f->state, f->report);
-  face = hale_dbus_degraded_face_new (f->conn);
-  hale_dbus_add_interface (dbus, face);
+  face = hale_degraded_face_new (f->conn);
+  hale_dbus_add_interface (dbus, hale_degraded_face_get_skeleton (face));
   g_signal_connect (dbus, "name-acquired", G_CALLBACK (on_acquired), &acquired);
   hale_dbus_start (dbus, G_BUS_TYPE_SESSION);
   HALE_TEST_WAIT_UNTIL (acquired);

@@ -9,55 +9,31 @@
 
 #include "halectl-commands.h"
 
+#include "hale-error.h"
 #include "hale-names.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Calls a method that changes something; prints why it failed. */
 static int
 change (const HalectlOptions *options, const char *method, GVariant *params, const char *action,
         const char *what)
 {
-  g_autoptr (GDBusConnection) bus = NULL;
-  g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *remote = NULL;
-  GDBusCallFlags flags = G_DBUS_CALL_FLAGS_NONE;
-  int exit_status = HALECTL_EXIT_OK;
+  int exit_status;
 
-  bus = halectl_bus_get (options, &exit_status);
-  if (bus == NULL)
-    {
-      g_variant_unref (g_variant_ref_sink (params));
-      return exit_status;
-    }
-  if (isatty (STDIN_FILENO))
-    flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
-  reply = g_dbus_connection_call_sync (bus, HALE_DBUS_NAME, HALE_DBUS_PATH, HALE_DBUS_IFACE_HEALTH,
-                                       method, params, G_VARIANT_TYPE ("()"), flags,
-                                       HALECTL_CALL_TIMEOUT_MSEC, NULL, &error);
-  if (reply != NULL)
-    return HALECTL_EXIT_OK;
-
-  remote = g_dbus_error_get_remote_error (error);
-  g_dbus_error_strip_remote_error (error);
-  if (halectl_error_is_not_running (error))
-    return halectl_not_running (options);
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
-    {
-      /* TRANSLATORS: %s is a polkit action id, then haled's reason */
-      g_printerr (_ ("not authorised (polkit action %s): %s\n"), action, error->message);
-      return HALECTL_EXIT_DENIED;
-    }
-  if (g_strcmp0 (remote, HALE_DBUS_ERROR_UNKNOWN_CHECK) == 0)
+  exit_status
+      = halectl_call_change (options, HALE_DBUS_IFACE_HEALTH, method, params, action, &error);
+  if (error == NULL)
+    return exit_status;
+  if (g_error_matches (error, HALE_ERROR, HALE_ERROR_UNKNOWN_CHECK))
     g_printerr (_ ("no check “%s” in haled's configuration ([Check NAME] groups)\n"), what);
-  else if (g_strcmp0 (remote, HALE_DBUS_ERROR_UNKNOWN_CATEGORY) == 0)
+  else if (g_error_matches (error, HALE_ERROR, HALE_ERROR_UNKNOWN_CATEGORY))
     g_printerr (_ ("no category “%s” in haled's configuration ([Category NAME] groups)\n"), what);
   else
     g_printerr ("%s\n", error->message);
-  return HALECTL_EXIT_FAILED;
+  return exit_status;
 }
 
 static const char *

@@ -4,6 +4,7 @@
 
 #include "halectl-common.h"
 
+#include "hale-error.h"
 #include "hale-names.h"
 
 #include <glib/gi18n.h>
@@ -99,6 +100,56 @@ halectl_call_haled (const HalectlOptions *options, const char *iface, const char
   g_printerr (_ ("Could not ask haled: %s\n"), error->message);
   *out_exit = HALECTL_EXIT_FAILED;
   return NULL;
+}
+
+/* Calls @method of @iface, one that changes something: at a terminal
+ * polkit may ask for a password (a hook never waits). Prints why when
+ * haled is not running or refused (naming @action, or NULL when haled's
+ * reason names it); any other failure is in @error, as HALE_ERROR when
+ * it has one of haled's names, for the command to explain. */
+int
+halectl_call_change (const HalectlOptions *options, const char *iface, const char *method,
+                     GVariant *params, const char *action, GError **error)
+{
+  g_autoptr (GDBusConnection) bus = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) local = NULL;
+  GDBusCallFlags flags = G_DBUS_CALL_FLAGS_NONE;
+  int exit_status = HALECTL_EXIT_OK;
+
+  g_variant_ref_sink (params);
+  bus = halectl_bus_get (options, &exit_status);
+  if (bus == NULL)
+    {
+      g_variant_unref (params);
+      return exit_status;
+    }
+  /* Registered first, so haled's error names come back as HALE_ERROR. */
+  (void)hale_error_quark ();
+  if (isatty (STDIN_FILENO))
+    flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
+  reply = g_dbus_connection_call_sync (bus, HALE_DBUS_NAME, HALE_DBUS_PATH, iface, method, params,
+                                       G_VARIANT_TYPE ("()"), flags, HALECTL_CALL_TIMEOUT_MSEC,
+                                       NULL, &local);
+  g_variant_unref (params);
+  if (reply != NULL)
+    return HALECTL_EXIT_OK;
+
+  if (halectl_error_is_not_running (local))
+    return halectl_not_running (options);
+  g_dbus_error_strip_remote_error (local);
+  if (g_error_matches (local, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    {
+      if (action != NULL)
+        /* TRANSLATORS: %s is a polkit action id, then haled's reason */
+        g_printerr (_ ("not authorised (polkit action %s): %s\n"), action, local->message);
+      else
+        /* TRANSLATORS: followed by haled's reason, naming the polkit action */
+        g_printerr (_ ("not authorised: %s\n"), local->message);
+      return HALECTL_EXIT_DENIED;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return HALECTL_EXIT_FAILED;
 }
 
 gboolean

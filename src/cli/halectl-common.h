@@ -53,6 +53,9 @@ halectl_not_running (const HalectlOptions *options);
 GVariant *
 halectl_call_haled (const HalectlOptions *options, const char *iface, const char *method,
                     GVariant *params, const char *reply_type, int *out_exit);
+int
+halectl_call_change (const HalectlOptions *options, const char *iface, const char *method,
+                     GVariant *params, const char *action, GError **error);
 
 /* Output */
 gboolean

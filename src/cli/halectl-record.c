@@ -21,7 +21,6 @@
 
 #include <glib/gi18n.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define RECORD_USAGE                                                                               \
   "record renewal --certificate NAME --result success|failure [--duration 12.5s] "                 \
@@ -85,40 +84,14 @@ parse_outcome (const char *word, const char *yes, const char *no, gboolean *out)
 static int
 send_report (const HalectlOptions *options, const char *method, GVariant *params)
 {
-  g_autoptr (GDBusConnection) bus = NULL;
-  g_autoptr (GVariant) reply = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *remote = NULL;
-  GDBusCallFlags flags = G_DBUS_CALL_FLAGS_NONE;
-  int ret = HALECTL_EXIT_OK;
+  int exit_status;
 
-  g_variant_ref_sink (params);
-  bus = halectl_bus_get (options, &ret);
-  if (bus == NULL)
-    {
-      g_variant_unref (params);
-      return ret;
-    }
-  /* At a terminal polkit may ask for a password; a hook never waits. */
-  if (isatty (STDIN_FILENO))
-    flags |= G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION;
-  reply = g_dbus_connection_call_sync (
-      bus, HALE_DBUS_NAME, HALE_DBUS_PATH, HALE_DBUS_IFACE_ROTATION, method, params,
-      G_VARIANT_TYPE ("()"), flags, HALECTL_CALL_TIMEOUT_MSEC, NULL, &error);
-  g_variant_unref (params);
-  if (reply != NULL)
-    return HALECTL_EXIT_OK;
-
-  if (halectl_error_is_not_running (error))
-    return halectl_not_running (options);
-  remote = g_dbus_error_get_remote_error (error);
-  g_dbus_error_strip_remote_error (error);
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
-    {
-      /* TRANSLATORS: followed by haled's reason, naming the polkit action */
-      g_printerr (_ ("not authorised: %s\n"), error->message);
-      return HALECTL_EXIT_DENIED;
-    }
+  /* haled's reason for a refusal names the action. */
+  exit_status
+      = halectl_call_change (options, HALE_DBUS_IFACE_ROTATION, method, params, NULL, &error);
+  if (error == NULL)
+    return exit_status;
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS))
     g_printerr (_ ("haled refused the report: %s\n"), error->message);
   else if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD)
@@ -126,7 +99,7 @@ send_report (const HalectlOptions *options, const char *method, GVariant *params
     g_printerr (_ ("this haled does not take rotation reports (%s)\n"), error->message);
   else
     g_printerr (_ ("Could not report to haled: %s\n"), error->message);
-  return HALECTL_EXIT_FAILED;
+  return exit_status;
 }
 
 int

@@ -9,6 +9,7 @@
 
 #include "halectl-commands.h"
 
+#include "hale-error.h"
 #include "hale-names.h"
 
 #include <glib/gi18n.h>
@@ -80,8 +81,6 @@ on_reload_reply (GObject *source, GAsyncResult *res, gpointer user_data)
 static int
 reload_failed (const HalectlOptions *options, GError *error, const char *service)
 {
-  g_autofree char *remote = g_dbus_error_get_remote_error (error);
-
   g_dbus_error_strip_remote_error (error);
   if (halectl_error_is_not_running (error))
     return halectl_not_running (options);
@@ -91,9 +90,9 @@ reload_failed (const HalectlOptions *options, GError *error, const char *service
       g_printerr (_ ("not authorised: %s\n"), error->message);
       return HALECTL_EXIT_DENIED;
     }
-  if (g_strcmp0 (remote, HALE_DBUS_ERROR_BUSY) == 0)
+  if (g_error_matches (error, HALE_ERROR, HALE_ERROR_BUSY))
     g_printerr (_ ("haled is already reloading; try again when it is done: %s\n"), error->message);
-  else if (g_strcmp0 (remote, HALE_DBUS_ERROR_UNKNOWN_SERVICE) == 0)
+  else if (g_error_matches (error, HALE_ERROR, HALE_ERROR_UNKNOWN_SERVICE))
     g_printerr (_ ("no service “%s” in haled's configuration: %s\n"), service ? service : "",
                 error->message);
   else if (halectl_error_is_timeout (error))
@@ -133,6 +132,8 @@ halectl_reload (const HalectlOptions *options, int argc, char **argv)
   bus = halectl_bus_get (options, &ret);
   if (bus == NULL)
     return ret;
+  /* Registered first, so haled's error names come back as HALE_ERROR. */
+  (void)hale_error_quark ();
 
   loop = g_main_loop_new (NULL, FALSE);
   printed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

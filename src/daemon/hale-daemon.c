@@ -66,6 +66,7 @@ struct _HaleDaemon
   HaleReloadFace *reload_face;
   HaleRotation *rotation;
   HaleRotationFace *rotation_face;
+  HaleDegradedFace *degraded_face;
   HaleHttp *http;
   HaleDbus *dbus;
 
@@ -277,16 +278,15 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   hale_aggregate_http_register (self->aggregate, self->http);
   hale_aggregate_report_install (self->aggregate, self->report);
   self->dbus = hale_dbus_new (self->state, self->report);
-  self->checks_face = hale_checks_face_new (self->aggregate, self->authority, self->audit,
-                                            hale_dbus_get_health_skeleton (self->dbus));
+  self->checks_face
+      = hale_checks_face_new (self->aggregate, self->checks, self->authority, self->audit,
+                              hale_dbus_get_health_skeleton (self->dbus));
   self->reload_face = hale_reload_face_new (self->reload, self->authority, self->audit);
   hale_dbus_add_interface (self->dbus, hale_reload_face_get_skeleton (self->reload_face));
   self->rotation_face = hale_rotation_face_new (self->rotation, self->authority, self->audit);
   hale_dbus_add_interface (self->dbus, hale_rotation_face_get_skeleton (self->rotation_face));
-  {
-    g_autoptr (GDBusInterfaceSkeleton) degraded = hale_dbus_degraded_face_new (self->connectivity);
-    hale_dbus_add_interface (self->dbus, degraded);
-  }
+  self->degraded_face = hale_degraded_face_new (self->connectivity);
+  hale_dbus_add_interface (self->dbus, hale_degraded_face_get_skeleton (self->degraded_face));
 
   if (!apply_config (self, config, error))
     return FALSE;
@@ -370,6 +370,7 @@ hale_daemon_dispose (GObject *object)
   g_clear_object (&self->reload_face);
   g_clear_object (&self->checks_face);
   g_clear_object (&self->rotation_face);
+  g_clear_object (&self->degraded_face);
   g_clear_object (&self->http);
   g_clear_object (&self->authority);
   g_clear_object (&self->reload);

@@ -161,7 +161,8 @@ def test_reports_move_metrics():
         check_equal(renewals[0]["details"].get("duration_ms"), 2500, "duration_ms")
         granted = [e for e in audit_events(audit_log, "authorization_granted")
                    if e["details"].get("action") == "org.hale.Hale1.report-rotation"]
-        check(len(granted) >= 12 + 3, "authorisations audited: %d" % len(granted))
+        # The three bad reports were refused before polkit was asked.
+        check(len(granted) >= 12, "authorisations audited: %d" % len(granted))
         h.stop_haled()
 
 

@@ -1,234 +1,143 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-dbus-checks.c: the aggregated checks on org.hale.Hale1.Health.
  *
- * Arguments are checked before polkit is asked (a typo should not cost
- * a password prompt), then the authority decides, the decision is
- * audited, and only then does the aggregate change.
+ * A HaleDbusFace on the Health skeleton hale-dbus answers GetReport on.
+ * Acknowledgements and categories are commands to the aggregate, a
+ * pushed result one to the checks engine.
  */
 #include "config.h"
 
 #include "hale-dbus-checks.h"
 #include "hale-dbus-generated.h"
-#include "hale-names.h"
+#include "hale-error.h"
 
 struct _HaleChecksFace
 {
-  GObject parent_instance;
+  HaleDbusFace parent_instance;
 
   HaleAggregate *aggregate;
-  HaleAuthority *authority;
-  HaleAudit *audit;
+  HaleChecks *checks;
   HaleDBusHealth *health;
 };
 
-G_DEFINE_TYPE (HaleChecksFace, hale_checks_face, G_TYPE_OBJECT)
+G_DEFINE_TYPE (HaleChecksFace, hale_checks_face, HALE_TYPE_DBUS_FACE)
 
-typedef enum
+static HaleAggregate *
+aggregate_of (HaleDbusFace *face)
 {
-  OP_ACKNOWLEDGE,
-  OP_REMOVE_ACK,
-  OP_ENABLE,
-  OP_DISABLE,
-  OP_REPORT,
-} Op;
-
-static const struct
-{
-  const char *method;
-  const char *action;
-  const char *resource_type;
-} ops[] = {
-  [OP_ACKNOWLEDGE] = { "Acknowledge", HALE_ACTION_ACKNOWLEDGE, "check" },
-  [OP_REMOVE_ACK] = { "RemoveAcknowledgement", HALE_ACTION_ACKNOWLEDGE, "check" },
-  [OP_ENABLE] = { "EnableCategory", HALE_ACTION_MANAGE_CATEGORIES, "category" },
-  [OP_DISABLE] = { "DisableCategory", HALE_ACTION_MANAGE_CATEGORIES, "category" },
-  [OP_REPORT] = { "Report", HALE_ACTION_REPORT_CHECK, "check" },
-};
-
-typedef struct
-{
-  HaleChecksFace *self;
-  GDBusMethodInvocation *invocation;
-  Op op;
-  char *name;
-  char *status;
-  char *message;
-} Call;
-
-static void
-call_free (Call *call)
-{
-  g_object_unref (call->self);
-  g_object_unref (call->invocation);
-  g_free (call->name);
-  g_free (call->status);
-  g_free (call->message);
-  g_free (call);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
-
-/* Errors of the aggregate and the engine by their D-Bus names. Not
- * registered as a domain: both modules' "unknown check" map to one
- * name, which g_dbus_error_register_error() cannot do. */
-static void
-return_error (GDBusMethodInvocation *invocation, const GError *error)
-{
-  const char *name = "org.freedesktop.DBus.Error.Failed";
-
-  if (g_error_matches (error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_UNKNOWN_CHECK)
-      || g_error_matches (error, HALE_CHECKS_ERROR, HALE_CHECKS_ERROR_UNKNOWN_CHECK))
-    name = HALE_DBUS_ERROR_UNKNOWN_CHECK;
-  else if (g_error_matches (error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_UNKNOWN_CATEGORY))
-    name = HALE_DBUS_ERROR_UNKNOWN_CATEGORY;
-  else if (g_error_matches (error, HALE_CHECKS_ERROR, HALE_CHECKS_ERROR_NOT_PUSH))
-    name = HALE_DBUS_ERROR_NOT_PUSH;
-  else if (g_error_matches (error, HALE_CHECKS_ERROR, HALE_CHECKS_ERROR_RATE_LIMITED))
-    name = HALE_DBUS_ERROR_RATE_LIMITED;
-  else if (g_error_matches (error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_INVALID)
-           || g_error_matches (error, HALE_CHECKS_ERROR, HALE_CHECKS_ERROR_INVALID))
-    name = "org.freedesktop.DBus.Error.InvalidArgs";
-  else if (error->domain == G_DBUS_ERROR)
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return;
-    }
-  g_dbus_method_invocation_return_dbus_error (invocation, name, error->message);
-}
-
-static void
-on_checked (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  g_autoptr (Call) call = user_data;
-  HaleChecksFace *self = call->self;
-  g_autoptr (HaleAuthorityCaller) caller = NULL;
-  g_autoptr (GError) error = NULL;
-  const HaleAuditActor *actor;
-  gboolean ok = FALSE;
-
-  if (!hale_authority_check_finish (HALE_AUTHORITY (source), res, &caller, &error))
-    {
-      hale_authority_audit (self->audit, caller, ops[call->op].action, ops[call->op].method,
-                            ops[call->op].resource_type, call->name, error);
-      g_dbus_method_invocation_return_gerror (call->invocation, error);
-      return;
-    }
-  hale_authority_audit (self->audit, caller, ops[call->op].action, ops[call->op].method,
-                        ops[call->op].resource_type, call->name, NULL);
-  actor = hale_authority_caller_get_actor (caller);
-
-  switch (call->op)
-    {
-      case OP_ACKNOWLEDGE:
-        ok = hale_aggregate_acknowledge (self->aggregate, call->name, call->message, actor, &error);
-        break;
-      case OP_REMOVE_ACK:
-        ok = hale_aggregate_remove_acknowledgement (self->aggregate, call->name, actor, &error);
-        break;
-      case OP_ENABLE:
-      case OP_DISABLE:
-        ok = hale_aggregate_set_category_enabled (self->aggregate, call->name,
-                                                  call->op == OP_ENABLE, actor, &error);
-        break;
-      case OP_REPORT:
-        ok = hale_checks_report (hale_aggregate_get_checks (self->aggregate), call->name,
-                                 call->status, call->message, &error);
-        break;
-    }
-  if (!ok)
-    {
-      return_error (call->invocation, error);
-      return;
-    }
-  g_dbus_method_invocation_return_value (call->invocation, NULL);
+  return HALE_CHECKS_FACE (face)->aggregate;
 }
 
 static gboolean
-start (HaleChecksFace *self, GDBusMethodInvocation *invocation, Op op, const char *name,
-       const char *status, const char *message)
+unknown_check (const char *name, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  Call *call;
-
-  /* What can be refused without asking polkit is refused first. */
-  switch (op)
-    {
-      case OP_ACKNOWLEDGE:
-      case OP_REMOVE_ACK:
-        /* RemoveAcknowledgement may clear the acknowledgement of a check
-         * since removed from hale.conf: the aggregate decides. */
-        if (op == OP_ACKNOWLEDGE ? !hale_aggregate_has_check (self->aggregate, name)
-                                 : name[0] == '\0')
-          g_set_error (&error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_UNKNOWN_CHECK,
-                       "There is no check “%s” ([Check %s] in hale.conf)", name, name);
-        break;
-      case OP_ENABLE:
-      case OP_DISABLE:
-        if (!hale_aggregate_has_category (self->aggregate, name))
-          g_set_error (&error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_UNKNOWN_CATEGORY,
-                       "There is no category “%s” ([Category %s] in hale.conf)", name, name);
-        break;
-      case OP_REPORT:
-        if (!hale_aggregate_has_check (self->aggregate, name))
-          g_set_error (&error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_UNKNOWN_CHECK,
-                       "There is no check “%s” ([Check %s] in hale.conf)", name, name);
-        else if (!g_str_equal (status, "pass") && !g_str_equal (status, "warn")
-                 && !g_str_equal (status, "fail"))
-          g_set_error (&error, HALE_AGGREGATE_ERROR, HALE_AGGREGATE_ERROR_INVALID,
-                       "Status “%s” is not one of pass, warn, fail", status);
-        break;
-    }
-  if (error != NULL)
-    {
-      return_error (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-
-  call = g_new0 (Call, 1);
-  call->self = g_object_ref (self);
-  call->invocation = g_object_ref (invocation);
-  call->op = op;
-  call->name = g_strdup (name);
-  call->status = g_strdup (status);
-  call->message = g_strdup (message);
-  hale_authority_check_async (self->authority, invocation, ops[op].action,
-                              hale_authority_invocation_is_interactive (invocation), NULL,
-                              on_checked, call);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  g_set_error (error, HALE_ERROR, HALE_ERROR_UNKNOWN_CHECK,
+               "There is no check “%s” ([Check %s] in hale.conf)", name, name);
+  return FALSE;
 }
 
 static gboolean
-on_acknowledge (HaleDBusHealth *health, GDBusMethodInvocation *invocation, const char *check,
-                const char *message, HaleChecksFace *self)
+check_check (HaleDbusFace *face, GVariant *parameters, GError **error)
 {
-  return start (self, invocation, OP_ACKNOWLEDGE, check, NULL, message);
+  const char *name;
+
+  g_variant_get_child (parameters, 0, "&s", &name);
+  return hale_aggregate_has_check (aggregate_of (face), name) || unknown_check (name, error);
+}
+
+/* RemoveAcknowledgement may clear the acknowledgement of a check since
+ * removed from hale.conf: the aggregate decides. */
+static gboolean
+check_named (HaleDbusFace *face, GVariant *parameters, GError **error)
+{
+  const char *name;
+
+  g_variant_get_child (parameters, 0, "&s", &name);
+  return name[0] != '\0' || unknown_check (name, error);
 }
 
 static gboolean
-on_remove_ack (HaleDBusHealth *health, GDBusMethodInvocation *invocation, const char *check,
-               HaleChecksFace *self)
+check_category (HaleDbusFace *face, GVariant *parameters, GError **error)
 {
-  return start (self, invocation, OP_REMOVE_ACK, check, NULL, NULL);
+  const char *name;
+
+  g_variant_get_child (parameters, 0, "&s", &name);
+  if (hale_aggregate_has_category (aggregate_of (face), name))
+    return TRUE;
+  g_set_error (error, HALE_ERROR, HALE_ERROR_UNKNOWN_CATEGORY,
+               "There is no category “%s” ([Category %s] in hale.conf)", name, name);
+  return FALSE;
 }
 
 static gboolean
-on_enable (HaleDBusHealth *health, GDBusMethodInvocation *invocation, const char *category,
-           HaleChecksFace *self)
+check_report (HaleDbusFace *face, GVariant *parameters, GError **error)
 {
-  return start (self, invocation, OP_ENABLE, category, NULL, NULL);
+  const char *name, *status, *message;
+
+  if (!check_check (face, parameters, error))
+    return FALSE;
+  g_variant_get (parameters, "(&s&s&s)", &name, &status, &message);
+  if (g_str_equal (status, "pass") || g_str_equal (status, "warn") || g_str_equal (status, "fail"))
+    return TRUE;
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+               "Status “%s” is not one of pass, warn, fail", status);
+  return FALSE;
 }
 
 static gboolean
-on_disable (HaleDBusHealth *health, GDBusMethodInvocation *invocation, const char *category,
-            HaleChecksFace *self)
+acknowledge (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  return start (self, invocation, OP_DISABLE, category, NULL, NULL);
+  const char *name, *message;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(&s&s)", &name, &message);
+  return hale_dbus_call_complete (
+      call, hale_aggregate_acknowledge (aggregate_of (face), name, message,
+                                        hale_dbus_call_get_actor (call), error));
 }
 
 static gboolean
-on_report (HaleDBusHealth *health, GDBusMethodInvocation *invocation, const char *check,
-           const char *status, const char *message, HaleChecksFace *self)
+remove_acknowledgement (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  return start (self, invocation, OP_REPORT, check, status, message);
+  const char *name;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(&s)", &name);
+  return hale_dbus_call_complete (
+      call, hale_aggregate_remove_acknowledgement (aggregate_of (face), name,
+                                                   hale_dbus_call_get_actor (call), error));
+}
+
+static gboolean
+set_category_enabled (HaleDbusCall *call, HaleDbusFace *face, gboolean enabled, GError **error)
+{
+  const char *name;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(&s)", &name);
+  return hale_dbus_call_complete (
+      call, hale_aggregate_set_category_enabled (aggregate_of (face), name, enabled,
+                                                 hale_dbus_call_get_actor (call), error));
+}
+
+static gboolean
+enable_category (HaleDbusFace *face, HaleDbusCall *call, GError **error)
+{
+  return set_category_enabled (call, face, TRUE, error);
+}
+
+static gboolean
+disable_category (HaleDbusFace *face, HaleDbusCall *call, GError **error)
+{
+  return set_category_enabled (call, face, FALSE, error);
+}
+
+/* A push check's result: a command to the checks engine. */
+static gboolean
+report (HaleDbusFace *face, HaleDbusCall *call, GError **error)
+{
+  const char *name, *status, *message;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(&s&s&s)", &name, &status, &message);
+  return hale_dbus_call_complete (
+      call, hale_checks_report (HALE_CHECKS_FACE (face)->checks, name, status, message, error));
 }
 
 GVariant *
@@ -311,24 +220,54 @@ hale_checks_face_categories_to_variant (GPtrArray *categories)
 }
 
 static gboolean
-on_get_checks (HaleDBusHealth *health, GDBusMethodInvocation *invocation, HaleChecksFace *self)
+get_checks (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  g_autoptr (GPtrArray) checks = hale_aggregate_list_checks (self->aggregate, NULL);
+  g_autoptr (GPtrArray) checks = hale_aggregate_list_checks (aggregate_of (face), NULL);
 
-  hale_dbus_health_complete_get_checks (health, invocation,
-                                        hale_checks_face_checks_to_variant (checks));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  hale_dbus_call_return_value (
+      call, g_variant_new ("(@a{sa{sv}})", hale_checks_face_checks_to_variant (checks)));
+  return TRUE;
 }
 
 static gboolean
-on_get_categories (HaleDBusHealth *health, GDBusMethodInvocation *invocation, HaleChecksFace *self)
+get_categories (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  g_autoptr (GPtrArray) categories = hale_aggregate_list_categories (self->aggregate, NULL);
+  g_autoptr (GPtrArray) categories = hale_aggregate_list_categories (aggregate_of (face), NULL);
 
-  hale_dbus_health_complete_get_categories (health, invocation,
-                                            hale_checks_face_categories_to_variant (categories));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  hale_dbus_call_return_value (
+      call, g_variant_new ("(@a{sa{sv}})", hale_checks_face_categories_to_variant (categories)));
+  return TRUE;
 }
+
+static const HaleDbusMethod methods[] = {
+  { "GetChecks", NULL, NULL, NULL, get_checks },
+  { "GetCategories", NULL, NULL, NULL, get_categories },
+  { "Acknowledge", HALE_ACTION_ACKNOWLEDGE, "check", check_check, acknowledge },
+  { "RemoveAcknowledgement", HALE_ACTION_ACKNOWLEDGE, "check", check_named,
+    remove_acknowledgement },
+  { "EnableCategory", HALE_ACTION_MANAGE_CATEGORIES, "category", check_category, enable_category },
+  { "DisableCategory", HALE_ACTION_MANAGE_CATEGORIES, "category", check_category,
+    disable_category },
+  { "Report", HALE_ACTION_REPORT_CHECK, "check", check_report, report },
+};
+
+/* Both modules' "unknown check" are one name on the bus. */
+static const HaleDbusErrorMap errors[] = {
+  { hale_aggregate_error_quark, HALE_AGGREGATE_ERROR_UNKNOWN_CHECK, hale_error_quark,
+    HALE_ERROR_UNKNOWN_CHECK },
+  { hale_checks_error_quark, HALE_CHECKS_ERROR_UNKNOWN_CHECK, hale_error_quark,
+    HALE_ERROR_UNKNOWN_CHECK },
+  { hale_aggregate_error_quark, HALE_AGGREGATE_ERROR_UNKNOWN_CATEGORY, hale_error_quark,
+    HALE_ERROR_UNKNOWN_CATEGORY },
+  { hale_checks_error_quark, HALE_CHECKS_ERROR_NOT_PUSH, hale_error_quark,
+    HALE_ERROR_NOT_PUSH_CHECK },
+  { hale_checks_error_quark, HALE_CHECKS_ERROR_RATE_LIMITED, hale_error_quark,
+    HALE_ERROR_RATE_LIMITED },
+  { hale_aggregate_error_quark, HALE_AGGREGATE_ERROR_INVALID, g_dbus_error_quark,
+    G_DBUS_ERROR_INVALID_ARGS },
+  { hale_checks_error_quark, HALE_CHECKS_ERROR_INVALID, g_dbus_error_quark,
+    G_DBUS_ERROR_INVALID_ARGS },
+};
 
 static void
 on_changed (HaleAggregate *aggregate, HaleChecksFace *self)
@@ -347,11 +286,8 @@ hale_checks_face_dispose (GObject *object)
 
   if (self->aggregate != NULL)
     g_signal_handlers_disconnect_by_data (self->aggregate, self);
-  if (self->health != NULL)
-    g_signal_handlers_disconnect_by_data (self->health, self);
   g_clear_object (&self->aggregate);
-  g_clear_object (&self->authority);
-  g_clear_object (&self->audit);
+  g_clear_object (&self->checks);
   g_clear_object (&self->health);
   G_OBJECT_CLASS (hale_checks_face_parent_class)->dispose (object);
 }
@@ -368,30 +304,23 @@ hale_checks_face_init (HaleChecksFace *self)
 }
 
 HaleChecksFace *
-hale_checks_face_new (HaleAggregate *aggregate, HaleAuthority *authority, HaleAudit *audit,
-                      GDBusInterfaceSkeleton *health)
+hale_checks_face_new (HaleAggregate *aggregate, HaleChecks *checks, HaleAuthority *authority,
+                      HaleAudit *audit, GDBusInterfaceSkeleton *health)
 {
   HaleChecksFace *self;
 
   g_return_val_if_fail (HALE_IS_AGGREGATE (aggregate), NULL);
+  g_return_val_if_fail (HALE_IS_CHECKS (checks), NULL);
   g_return_val_if_fail (HALE_IS_AUTHORITY (authority), NULL);
   g_return_val_if_fail (HALE_IS_AUDIT (audit), NULL);
   g_return_val_if_fail (HALE_DBUS_IS_HEALTH (health), NULL);
 
   self = g_object_new (HALE_TYPE_CHECKS_FACE, NULL);
   self->aggregate = g_object_ref (aggregate);
-  self->authority = g_object_ref (authority);
-  self->audit = g_object_ref (audit);
+  self->checks = g_object_ref (checks);
   self->health = g_object_ref (HALE_DBUS_HEALTH (health));
-
-  g_signal_connect (self->health, "handle-get-checks", G_CALLBACK (on_get_checks), self);
-  g_signal_connect (self->health, "handle-get-categories", G_CALLBACK (on_get_categories), self);
-  g_signal_connect (self->health, "handle-acknowledge", G_CALLBACK (on_acknowledge), self);
-  g_signal_connect (self->health, "handle-remove-acknowledgement", G_CALLBACK (on_remove_ack),
-                    self);
-  g_signal_connect (self->health, "handle-enable-category", G_CALLBACK (on_enable), self);
-  g_signal_connect (self->health, "handle-disable-category", G_CALLBACK (on_disable), self);
-  g_signal_connect (self->health, "handle-report", G_CALLBACK (on_report), self);
+  hale_dbus_face_setup (HALE_DBUS_FACE (self), health, authority, audit, methods,
+                        G_N_ELEMENTS (methods), errors, G_N_ELEMENTS (errors));
   g_signal_connect (aggregate, "changed", G_CALLBACK (on_changed), self);
   hale_dbus_health_set_acknowledged (self->health, hale_aggregate_count_acknowledged (aggregate));
   return self;

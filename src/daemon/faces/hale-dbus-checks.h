@@ -11,20 +11,21 @@
 #pragma once
 
 #include "hale-aggregate.h"
-#include "hale-audit.h"
-#include "hale-authority.h"
+#include "hale-checks.h"
+#include "hale-dbus-face.h"
 
 #include <gio/gio.h>
 
 G_BEGIN_DECLS
 
 #define HALE_TYPE_CHECKS_FACE (hale_checks_face_get_type ())
-G_DECLARE_FINAL_TYPE (HaleChecksFace, hale_checks_face, HALE, CHECKS_FACE, GObject)
+G_DECLARE_FINAL_TYPE (HaleChecksFace, hale_checks_face, HALE, CHECKS_FACE, HaleDbusFace)
 
-/* @health: hale_dbus_get_health_skeleton(). */
+/* @checks: the engine Report() hands pushed results to.
+ * @health: hale_dbus_get_health_skeleton(). */
 HaleChecksFace *
-hale_checks_face_new (HaleAggregate *aggregate, HaleAuthority *authority, HaleAudit *audit,
-                      GDBusInterfaceSkeleton *health);
+hale_checks_face_new (HaleAggregate *aggregate, HaleChecks *checks, HaleAuthority *authority,
+                      HaleAudit *audit, GDBusInterfaceSkeleton *health);
 
 /* The a{sa{sv}} of GetChecks / GetCategories (floating). */
 GVariant *

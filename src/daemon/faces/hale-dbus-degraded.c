@@ -2,11 +2,10 @@
 /* hale-dbus-degraded.c: org.hale.Hale1.Degraded, bound to the
  * connectivity object.
  *
- * Nothing here keeps state: properties are GBindings from the
- * connectivity object to the generated skeleton (which emits
- * PropertiesChanged on its own), signals are forwarded, and
- * GetEndpoints() answers from the latest results. Every member only
- * reads, so there is nothing to authorise.
+ * Nothing here keeps state: properties are bound by the face's table
+ * (the generated skeleton emits PropertiesChanged on its own), signals
+ * are forwarded, and GetEndpoints() answers from the latest results.
+ * Every member only reads, so there is nothing to authorise.
  */
 #include "config.h"
 
@@ -14,16 +13,36 @@
 
 #include "hale-dbus-generated.h"
 
-static gboolean
-handle_get_endpoints (HaleDBusDegraded *skeleton, GDBusMethodInvocation *invocation,
-                      gpointer user_data)
+struct _HaleDegradedFace
 {
-  HaleConnectivity *connectivity = user_data;
+  HaleDbusFace parent_instance;
 
-  hale_dbus_degraded_complete_get_endpoints (skeleton, invocation,
-                                             hale_connectivity_get_endpoints (connectivity));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  HaleConnectivity *connectivity;
+  HaleDBusDegraded *skeleton;
+};
+
+G_DEFINE_TYPE (HaleDegradedFace, hale_degraded_face, HALE_TYPE_DBUS_FACE)
+
+static gboolean
+get_endpoints (HaleDbusFace *face, HaleDbusCall *call, GError **error)
+{
+  HaleConnectivity *connectivity = HALE_DEGRADED_FACE (face)->connectivity;
+
+  hale_dbus_call_return_value (
+      call, g_variant_new ("(@a{sa{sv}})", hale_connectivity_get_endpoints (connectivity)));
+  return TRUE;
 }
+
+static const HaleDbusMethod methods[] = {
+  { "GetEndpoints", NULL, NULL, NULL, get_endpoints },
+};
+
+static const HaleDbusBinding bindings[] = {
+  { "degraded", "active", NULL },
+  { "entered-at", "entered-at", NULL },
+  { "connectivity", "connectivity", NULL },
+  { "last-successful", "last-successful", NULL },
+};
 
 static void
 on_entered (HaleConnectivity *connectivity, guint64 entered_at, HaleDBusDegraded *skeleton)
@@ -45,35 +64,51 @@ on_recheck_requested (HaleConnectivity *connectivity, HaleDBusDegraded *skeleton
 }
 
 GDBusInterfaceSkeleton *
-hale_dbus_degraded_face_new (HaleConnectivity *connectivity)
+hale_degraded_face_get_skeleton (HaleDegradedFace *self)
 {
-  HaleDBusDegraded *skeleton;
-  static const struct
-  {
-    const char *from;
-    const char *to;
-  } bindings[] = {
-    { "degraded", "active" },
-    { "entered-at", "entered-at" },
-    { "connectivity", "connectivity" },
-    { "last-successful", "last-successful" },
-  };
+  g_return_val_if_fail (HALE_IS_DEGRADED_FACE (self), NULL);
+  return G_DBUS_INTERFACE_SKELETON (self->skeleton);
+}
+
+static void
+hale_degraded_face_dispose (GObject *object)
+{
+  HaleDegradedFace *self = HALE_DEGRADED_FACE (object);
+
+  if (self->connectivity != NULL && self->skeleton != NULL)
+    g_signal_handlers_disconnect_by_data (self->connectivity, self->skeleton);
+  g_clear_object (&self->connectivity);
+  g_clear_object (&self->skeleton);
+  G_OBJECT_CLASS (hale_degraded_face_parent_class)->dispose (object);
+}
+
+static void
+hale_degraded_face_class_init (HaleDegradedFaceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = hale_degraded_face_dispose;
+}
+
+static void
+hale_degraded_face_init (HaleDegradedFace *self)
+{
+}
+
+HaleDegradedFace *
+hale_degraded_face_new (HaleConnectivity *connectivity)
+{
+  HaleDegradedFace *self;
 
   g_return_val_if_fail (HALE_IS_CONNECTIVITY (connectivity), NULL);
 
-  skeleton = hale_dbus_degraded_skeleton_new ();
-  g_object_set_data_full (G_OBJECT (skeleton), "hale-connectivity", g_object_ref (connectivity),
-                          g_object_unref);
-  for (gsize i = 0; i < G_N_ELEMENTS (bindings); i++)
-    g_object_bind_property (connectivity, bindings[i].from, skeleton, bindings[i].to,
-                            G_BINDING_SYNC_CREATE);
-
-  g_signal_connect (skeleton, "handle-get-endpoints", G_CALLBACK (handle_get_endpoints),
-                    connectivity);
-  /* The connectivity object may outlive the face: disconnect with it. */
-  g_signal_connect_object (connectivity, "entered", G_CALLBACK (on_entered), skeleton, 0);
-  g_signal_connect_object (connectivity, "exited", G_CALLBACK (on_exited), skeleton, 0);
-  g_signal_connect_object (connectivity, "recheck-requested", G_CALLBACK (on_recheck_requested),
-                           skeleton, 0);
-  return G_DBUS_INTERFACE_SKELETON (skeleton);
+  self = g_object_new (HALE_TYPE_DEGRADED_FACE, NULL);
+  self->connectivity = g_object_ref (connectivity);
+  self->skeleton = hale_dbus_degraded_skeleton_new ();
+  hale_dbus_face_setup (HALE_DBUS_FACE (self), G_DBUS_INTERFACE_SKELETON (self->skeleton), NULL,
+                        NULL, methods, G_N_ELEMENTS (methods), NULL, 0);
+  hale_dbus_face_bind (HALE_DBUS_FACE (self), connectivity, bindings, G_N_ELEMENTS (bindings));
+  g_signal_connect (connectivity, "entered", G_CALLBACK (on_entered), self->skeleton);
+  g_signal_connect (connectivity, "exited", G_CALLBACK (on_exited), self->skeleton);
+  g_signal_connect (connectivity, "recheck-requested", G_CALLBACK (on_recheck_requested),
+                    self->skeleton);
+  return self;
 }

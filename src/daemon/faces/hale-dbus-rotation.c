@@ -4,48 +4,16 @@
 
 #include "hale-dbus-rotation.h"
 #include "hale-dbus-generated.h"
-#include "hale-names.h"
-
-#include <string.h>
 
 struct _HaleRotationFace
 {
-  GObject parent_instance;
+  HaleDbusFace parent_instance;
 
   HaleRotation *rotation;
-  HaleAuthority *authority;
-  HaleAudit *audit;
   HaleDBusRotation *skeleton;
 };
 
-G_DEFINE_TYPE (HaleRotationFace, hale_rotation_face, G_TYPE_OBJECT)
-
-typedef enum
-{
-  REPORT_RENEWAL,
-  REPORT_JWT_REFRESH,
-  REPORT_AUTH_FAILURE,
-  REPORT_CACHE_HITS,
-  REPORT_BOOTSTRAP,
-} ReportKind;
-
-/* One method call, from the authority's answer to the reply. The
- * arguments stay in the invocation's parameters until then. */
-typedef struct
-{
-  HaleRotationFace *self;
-  GDBusMethodInvocation *invocation;
-  ReportKind kind;
-} Call;
-
-static void
-call_free (Call *call)
-{
-  g_object_unref (call->self);
-  g_object_unref (call->invocation);
-  g_free (call);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+G_DEFINE_TYPE (HaleRotationFace, hale_rotation_face, HALE_TYPE_DBUS_FACE)
 
 static void
 sync_properties (HaleRotationFace *self)
@@ -68,176 +36,129 @@ sync_properties (HaleRotationFace *self)
                                      (guint64)MAX (r->at_usec, 0), r->error ? r->error : ""));
 }
 
-/* What the call is about, for the audit event of the decision. */
-static const char *
-call_method (ReportKind kind)
+static HaleRotation *
+rotation_of (HaleDbusFace *face)
 {
-  switch (kind)
-    {
-      case REPORT_RENEWAL:
-        return "RecordRenewal";
-      case REPORT_JWT_REFRESH:
-        return "RecordJwtRefresh";
-      case REPORT_AUTH_FAILURE:
-        return "RecordAuthFailure";
-      case REPORT_CACHE_HITS:
-        return "RecordJwtCacheHits";
-      case REPORT_BOOTSTRAP:
-      default:
-        return "SetBootstrapStatus";
-    }
+  return HALE_ROTATION_FACE (face)->rotation;
+}
+
+/* A t above G_MAXINT64 is as wrong as any other huge duration. */
+static gint64
+renewal_duration (guint64 usec)
+{
+  return usec > G_MAXINT64 ? -1 : (gint64)usec;
 }
 
 static gboolean
-dispatch (HaleRotationFace *self, ReportKind kind, GVariant *params, const HaleAuditActor *actor,
-          GError **error)
+check_renewal (HaleDbusFace *face, GVariant *parameters, GError **error)
 {
-  switch (kind)
-    {
-      case REPORT_RENEWAL:
-        {
-          const char *certificate, *message;
-          gboolean success;
-          guint64 usec;
+  const char *certificate, *message;
+  gboolean success;
+  guint64 usec;
 
-          g_variant_get (params, "(&sbt&s)", &certificate, &success, &usec, &message);
-          /* A t above G_MAXINT64 is as wrong as any other huge duration. */
-          return hale_rotation_record_renewal (self->rotation, certificate, success,
-                                               usec > G_MAXINT64 ? -1 : (gint64)usec, message,
-                                               actor, error);
-        }
-      case REPORT_JWT_REFRESH:
-        {
-          gboolean success;
-
-          g_variant_get (params, "(b)", &success);
-          return hale_rotation_record_jwt_refresh (self->rotation, success, error);
-        }
-      case REPORT_AUTH_FAILURE:
-        {
-          const char *reason;
-
-          g_variant_get (params, "(&s)", &reason);
-          return hale_rotation_record_auth_failure (self->rotation, reason, actor, error);
-        }
-      case REPORT_CACHE_HITS:
-        {
-          guint32 count;
-
-          g_variant_get (params, "(u)", &count);
-          return hale_rotation_record_jwt_cache_hits (self->rotation, count, error);
-        }
-      case REPORT_BOOTSTRAP:
-      default:
-        {
-          const char *message;
-          gboolean ok;
-
-          g_variant_get (params, "(b&s)", &ok, &message);
-          return hale_rotation_set_bootstrap_status (self->rotation, ok, message, actor, error);
-        }
-    }
-}
-
-/* The certificate name of a renewal report, for the decision's audit
- * event: only when it is a sane name (it is checked later). */
-static const char *
-call_resource (ReportKind kind, GVariant *params, const char **out_type)
-{
-  const char *certificate = NULL;
-
-  *out_type = NULL;
-  if (kind != REPORT_RENEWAL)
-    return NULL;
-  g_variant_get_child (params, 0, "&s", &certificate);
-  if (certificate[0] == '\0' || strlen (certificate) > HALE_ROTATION_MAX_NAME)
-    return NULL;
-  for (const char *p = certificate; *p != '\0'; p++)
-    if ((guchar)*p < 0x20 || *p == 0x7f)
-      return NULL;
-  *out_type = "certificate";
-  return certificate;
-}
-
-static void
-on_checked (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  g_autoptr (Call) call = user_data;
-  g_autoptr (HaleAuthorityCaller) caller = NULL;
-  g_autoptr (GError) error = NULL;
-  HaleRotationFace *self = call->self;
-  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
-  const char *resource_type = NULL;
-  const char *resource_id = call_resource (call->kind, params, &resource_type);
-  gboolean allowed;
-
-  allowed = hale_authority_check_finish (HALE_AUTHORITY (source), res, &caller, &error);
-  hale_authority_audit (self->audit, caller, HALE_ACTION_REPORT_ROTATION, call_method (call->kind),
-                        resource_type, resource_id, allowed ? NULL : error);
-  if (!allowed)
-    {
-      g_dbus_method_invocation_return_gerror (call->invocation, error);
-      return;
-    }
-
-  if (!dispatch (self, call->kind, params, hale_authority_caller_get_actor (caller), &error))
-    {
-      g_dbus_method_invocation_return_error_literal (call->invocation, G_DBUS_ERROR,
-                                                     G_DBUS_ERROR_INVALID_ARGS, error->message);
-      return;
-    }
-  g_dbus_method_invocation_return_value (call->invocation, NULL);
+  g_variant_get (parameters, "(&sbt&s)", &certificate, &success, &usec, &message);
+  return hale_rotation_check_renewal (certificate, renewal_duration (usec), message, error);
 }
 
 static gboolean
-start_call (HaleRotationFace *self, GDBusMethodInvocation *invocation, ReportKind kind)
+record_renewal (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  Call *call = g_new0 (Call, 1);
+  const char *certificate, *message;
+  gboolean success;
+  guint64 usec;
 
-  call->self = g_object_ref (self);
-  call->invocation = g_object_ref (invocation);
-  call->kind = kind;
-  hale_authority_check_async (self->authority, invocation, HALE_ACTION_REPORT_ROTATION,
-                              hale_authority_invocation_is_interactive (invocation), NULL,
-                              on_checked, call);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  g_variant_get (hale_dbus_call_get_parameters (call), "(&sbt&s)", &certificate, &success, &usec,
+                 &message);
+  return hale_dbus_call_complete (
+      call, hale_rotation_record_renewal (rotation_of (face), certificate, success,
+                                          renewal_duration (usec), message,
+                                          hale_dbus_call_get_actor (call), error));
 }
 
 static gboolean
-on_handle_record_renewal (HaleDBusRotation *skeleton, GDBusMethodInvocation *invocation,
-                          const char *certificate, gboolean success, guint64 duration_usec,
-                          const char *error, gpointer user_data)
+record_jwt_refresh (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  return start_call (HALE_ROTATION_FACE (user_data), invocation, REPORT_RENEWAL);
+  gboolean success;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(b)", &success);
+  return hale_dbus_call_complete (
+      call, hale_rotation_record_jwt_refresh (rotation_of (face), success, error));
 }
 
 static gboolean
-on_handle_record_jwt_refresh (HaleDBusRotation *skeleton, GDBusMethodInvocation *invocation,
-                              gboolean success, gpointer user_data)
+check_auth_failure (HaleDbusFace *face, GVariant *parameters, GError **error)
 {
-  return start_call (HALE_ROTATION_FACE (user_data), invocation, REPORT_JWT_REFRESH);
+  const char *reason;
+
+  g_variant_get (parameters, "(&s)", &reason);
+  return hale_rotation_check_reason (reason, error);
 }
 
 static gboolean
-on_handle_record_auth_failure (HaleDBusRotation *skeleton, GDBusMethodInvocation *invocation,
-                               const char *reason, gpointer user_data)
+record_auth_failure (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  return start_call (HALE_ROTATION_FACE (user_data), invocation, REPORT_AUTH_FAILURE);
+  const char *reason;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(&s)", &reason);
+  return hale_dbus_call_complete (
+      call, hale_rotation_record_auth_failure (rotation_of (face), reason,
+                                               hale_dbus_call_get_actor (call), error));
 }
 
 static gboolean
-on_handle_record_jwt_cache_hits (HaleDBusRotation *skeleton, GDBusMethodInvocation *invocation,
-                                 guint count, gpointer user_data)
+check_cache_hits (HaleDbusFace *face, GVariant *parameters, GError **error)
 {
-  return start_call (HALE_ROTATION_FACE (user_data), invocation, REPORT_CACHE_HITS);
+  guint32 count;
+
+  g_variant_get (parameters, "(u)", &count);
+  return hale_rotation_check_cache_hits (count, error);
 }
 
 static gboolean
-on_handle_set_bootstrap_status (HaleDBusRotation *skeleton, GDBusMethodInvocation *invocation,
-                                gboolean ok, const char *message, gpointer user_data)
+record_cache_hits (HaleDbusFace *face, HaleDbusCall *call, GError **error)
 {
-  return start_call (HALE_ROTATION_FACE (user_data), invocation, REPORT_BOOTSTRAP);
+  guint32 count;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(u)", &count);
+  return hale_dbus_call_complete (
+      call, hale_rotation_record_jwt_cache_hits (rotation_of (face), count, error));
 }
+
+static gboolean
+check_bootstrap (HaleDbusFace *face, GVariant *parameters, GError **error)
+{
+  const char *message;
+  gboolean ok;
+
+  g_variant_get (parameters, "(b&s)", &ok, &message);
+  return hale_rotation_check_bootstrap_message (message, error);
+}
+
+static gboolean
+set_bootstrap (HaleDbusFace *face, HaleDbusCall *call, GError **error)
+{
+  const char *message;
+  gboolean ok;
+
+  g_variant_get (hale_dbus_call_get_parameters (call), "(b&s)", &ok, &message);
+  return hale_dbus_call_complete (
+      call, hale_rotation_set_bootstrap_status (rotation_of (face), ok, message,
+                                                hale_dbus_call_get_actor (call), error));
+}
+
+static const HaleDbusMethod methods[] = {
+  { "RecordRenewal", HALE_ACTION_REPORT_ROTATION, "certificate", check_renewal, record_renewal },
+  { "RecordJwtRefresh", HALE_ACTION_REPORT_ROTATION, NULL, NULL, record_jwt_refresh },
+  { "RecordAuthFailure", HALE_ACTION_REPORT_ROTATION, NULL, check_auth_failure,
+    record_auth_failure },
+  { "RecordJwtCacheHits", HALE_ACTION_REPORT_ROTATION, NULL, check_cache_hits, record_cache_hits },
+  { "SetBootstrapStatus", HALE_ACTION_REPORT_ROTATION, NULL, check_bootstrap, set_bootstrap },
+};
+
+static const HaleDbusErrorMap errors[] = {
+  { hale_rotation_error_quark, HALE_ROTATION_ERROR_INVALID, g_dbus_error_quark,
+    G_DBUS_ERROR_INVALID_ARGS },
+};
 
 static void
 on_changed (HaleRotation *rotation, gpointer user_data)
@@ -259,11 +180,7 @@ hale_rotation_face_dispose (GObject *object)
 
   if (self->rotation != NULL)
     g_signal_handlers_disconnect_by_data (self->rotation, self);
-  if (self->skeleton != NULL)
-    g_signal_handlers_disconnect_by_data (self->skeleton, self);
   g_clear_object (&self->rotation);
-  g_clear_object (&self->authority);
-  g_clear_object (&self->audit);
   g_clear_object (&self->skeleton);
   G_OBJECT_CLASS (hale_rotation_face_parent_class)->dispose (object);
 }
@@ -290,20 +207,10 @@ hale_rotation_face_new (HaleRotation *rotation, HaleAuthority *authority, HaleAu
 
   self = g_object_new (HALE_TYPE_ROTATION_FACE, NULL);
   self->rotation = g_object_ref (rotation);
-  self->authority = g_object_ref (authority);
-  self->audit = g_object_ref (audit);
   self->skeleton = hale_dbus_rotation_skeleton_new ();
-
-  g_signal_connect (self->skeleton, "handle-record-renewal", G_CALLBACK (on_handle_record_renewal),
-                    self);
-  g_signal_connect (self->skeleton, "handle-record-jwt-refresh",
-                    G_CALLBACK (on_handle_record_jwt_refresh), self);
-  g_signal_connect (self->skeleton, "handle-record-auth-failure",
-                    G_CALLBACK (on_handle_record_auth_failure), self);
-  g_signal_connect (self->skeleton, "handle-record-jwt-cache-hits",
-                    G_CALLBACK (on_handle_record_jwt_cache_hits), self);
-  g_signal_connect (self->skeleton, "handle-set-bootstrap-status",
-                    G_CALLBACK (on_handle_set_bootstrap_status), self);
+  hale_dbus_face_setup (HALE_DBUS_FACE (self), G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                        authority, audit, methods, G_N_ELEMENTS (methods), errors,
+                        G_N_ELEMENTS (errors));
   g_signal_connect (rotation, "changed", G_CALLBACK (on_changed), self);
 
   sync_properties (self);

@@ -143,15 +143,9 @@ audit_renewal (HaleRotation *self, const HaleAuditActor *actor)
 }
 
 gboolean
-hale_rotation_record_renewal (HaleRotation *self, const char *certificate, gboolean success,
-                              gint64 duration_usec, const char *error, const HaleAuditActor *actor,
-                              GError **error_out)
+hale_rotation_check_renewal (const char *certificate, gint64 duration_usec, const char *error,
+                             GError **error_out)
 {
-  const char *result[] = { success ? "success" : "failure", NULL };
-  double seconds;
-
-  g_return_val_if_fail (HALE_IS_ROTATION (self), FALSE);
-
   if (!check_text ("the certificate name", certificate, TRUE, HALE_ROTATION_MAX_NAME, TRUE,
                    error_out)
       || !check_text ("the error", error, FALSE, HALE_ROTATION_MAX_TEXT, FALSE, error_out))
@@ -163,6 +157,45 @@ hale_rotation_record_renewal (HaleRotation *self, const char *certificate, gbool
                    HALE_ROTATION_MAX_DURATION_SEC);
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+hale_rotation_check_reason (const char *reason, GError **error)
+{
+  return check_text ("the reason", reason, TRUE, HALE_ROTATION_MAX_TEXT, FALSE, error);
+}
+
+gboolean
+hale_rotation_check_cache_hits (guint count, GError **error)
+{
+  if (count == 0 || count > HALE_ROTATION_MAX_CACHE_HITS)
+    {
+      g_set_error (error, HALE_ROTATION_ERROR, HALE_ROTATION_ERROR_INVALID,
+                   "the count %u is outside 1 to %d", count, HALE_ROTATION_MAX_CACHE_HITS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+hale_rotation_check_bootstrap_message (const char *message, GError **error)
+{
+  return check_text ("the message", message, FALSE, HALE_ROTATION_MAX_TEXT, FALSE, error);
+}
+
+gboolean
+hale_rotation_record_renewal (HaleRotation *self, const char *certificate, gboolean success,
+                              gint64 duration_usec, const char *error, const HaleAuditActor *actor,
+                              GError **error_out)
+{
+  const char *result[] = { success ? "success" : "failure", NULL };
+  double seconds;
+
+  g_return_val_if_fail (HALE_IS_ROTATION (self), FALSE);
+
+  if (!hale_rotation_check_renewal (certificate, duration_usec, error, error_out))
+    return FALSE;
 
   g_free (self->last_renewal.certificate);
   g_free (self->last_renewal.error);
@@ -205,7 +238,7 @@ hale_rotation_record_auth_failure (HaleRotation *self, const char *reason,
 {
   g_return_val_if_fail (HALE_IS_ROTATION (self), FALSE);
 
-  if (!check_text ("the reason", reason, TRUE, HALE_ROTATION_MAX_TEXT, FALSE, error))
+  if (!hale_rotation_check_reason (reason, error))
     return FALSE;
 
   hale_metric_inc (self->m_auth_failures, NULL, 1);
@@ -223,12 +256,8 @@ hale_rotation_record_jwt_cache_hits (HaleRotation *self, guint count, GError **e
 {
   g_return_val_if_fail (HALE_IS_ROTATION (self), FALSE);
 
-  if (count == 0 || count > HALE_ROTATION_MAX_CACHE_HITS)
-    {
-      g_set_error (error, HALE_ROTATION_ERROR, HALE_ROTATION_ERROR_INVALID,
-                   "the count %u is outside 1 to %d", count, HALE_ROTATION_MAX_CACHE_HITS);
-      return FALSE;
-    }
+  if (!hale_rotation_check_cache_hits (count, error))
+    return FALSE;
   hale_metric_inc (self->m_cache_hits, NULL, count);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
   return TRUE;
@@ -242,7 +271,7 @@ hale_rotation_set_bootstrap_status (HaleRotation *self, gboolean ok, const char 
 
   g_return_val_if_fail (HALE_IS_ROTATION (self), FALSE);
 
-  if (!check_text ("the message", message, FALSE, HALE_ROTATION_MAX_TEXT, FALSE, error))
+  if (!hale_rotation_check_bootstrap_message (message, error))
     return FALSE;
 
   if (status != self->bootstrap)

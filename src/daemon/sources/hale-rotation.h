@@ -78,6 +78,18 @@ hale_rotation_new (HaleMetrics *metrics, HaleAudit *audit);
  * when they are bad (HALE_ROTATION_ERROR_INVALID, naming the argument).
  * @actor: who reported (the D-Bus caller), NULL for haled itself. */
 
+/* Those checks alone, for a face that refuses bad arguments before it
+ * asks polkit; each record function makes its own again. */
+gboolean
+hale_rotation_check_renewal (const char *certificate, gint64 duration_usec, const char *error,
+                             GError **error_out);
+gboolean
+hale_rotation_check_reason (const char *reason, GError **error);
+gboolean
+hale_rotation_check_cache_hits (guint count, GError **error);
+gboolean
+hale_rotation_check_bootstrap_message (const char *message, GError **error);
+
 /* A renewal attempt of the certificate @certificate (the agent's name
  * for it; it need not be a [Certificate] group: the agent may renew
  * certificates hale does not watch). @error: NULL or "" when none.
