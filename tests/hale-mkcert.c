@@ -4,7 +4,7 @@
  *
  *   hale-mkcert --out cert.pem [--key-out key.pem] [--cn NAME] [--serial HEX]
  *               [--not-before-days N] [--days N] [--chain-ca [--ca-days N] [--ca-out FILE]]
- *               [--san NAME]...
+ *               [--san NAME]... [--expired-out FILE]
  *   hale-mkcert --count N --out-dir DIR [same options]
  */
 #include "config.h"
@@ -27,6 +27,7 @@ static int opt_count;
 static char *opt_ca_out;
 static char **opt_san;
 static char *opt_out_dir;
+static char *opt_expired_out;
 
 static const GOptionEntry entries[] = {
   { "out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "Write the certificate (PEM) to FILE", "FILE" },
@@ -50,6 +51,9 @@ static const GOptionEntry entries[] = {
   { "count", 'n', 0, G_OPTION_ARG_INT, &opt_count,
     "Write N certificates cert-0.pem ... cert-(N-1).pem to --out-dir", "N" },
   { "out-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_out_dir, "Directory for --count", "DIR" },
+  { "expired-out", 0, 0, G_OPTION_ARG_FILENAME, &opt_expired_out,
+    "Also write a certificate like --out's (same names, key and CA) that expired a day ago",
+    "FILE" },
   { NULL }
 };
 
@@ -163,6 +167,15 @@ main (int argc, char **argv)
 
   if (!make_one (key, ca, opt_serial, opt_out, opt_key_out, &error))
     goto fail;
+  if (opt_expired_out != NULL)
+    {
+      /* What a server switched to by mistake: the same as before but
+       * for the dates (valid from 31 days ago until yesterday). */
+      opt_not_before_days = -31;
+      opt_days = 30;
+      if (!make_one (key, ca, NULL, opt_expired_out, NULL, &error))
+        goto fail;
+    }
   return 0;
 
 fail:

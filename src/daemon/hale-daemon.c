@@ -206,6 +206,27 @@ apply_config (HaleDaemon *self, HaleConfig *config, GError **error)
   return TRUE;
 }
 
+/* An audit event, as every event is: a log line at info level would be
+ * dropped by GLib's writer unless G_MESSAGES_DEBUG asked for it. */
+static void
+audit_started (HaleDaemon *self, const char *message)
+{
+  const char *const extra[] = { "config_file", self->config_path, NULL };
+  const HaleAuditEvent event = {
+    .event = HALE_EVENT_STARTED,
+    .message_id = HALE_MESSAGE_ID_STARTED,
+    .priority = LOG_INFO,
+    .message = message,
+    .outcome = "success",
+    .resource_type = "daemon",
+    .resource_id = HALE_DAEMON_NAME,
+    .duration_ms = -1,
+    .extra = extra,
+  };
+
+  hale_audit_emit (self->audit, &event);
+}
+
 static void
 on_name_acquired (HaleDaemon *self)
 {
@@ -226,8 +247,7 @@ on_name_acquired (HaleDaemon *self)
                             self->config->certificates->len);
   hale_notify_ready (status);
   hale_notify_start_watchdog ();
-  hale_log_event (G_LOG_LEVEL_INFO, HALE_MESSAGE_ID_STARTED, HALE_EVENT_STARTED, status,
-                  HALE_FIELD_CONFIG_FILE, self->config_path, NULL);
+  audit_started (self, status);
   g_signal_emit (self, signals[SIGNAL_READY], 0);
 }
 
@@ -260,6 +280,7 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   self->audit = hale_audit_new (self->metrics);
   self->prober = hale_prober_new ();
   self->certs = hale_cert_watch_new (self->state, self->metrics, self->state_dir);
+  hale_cert_watch_set_audit (self->certs, self->audit);
   self->connectivity
       = hale_connectivity_new (self->state, self->metrics, self->audit, self->prober);
   /* Back from degraded mode: what may have changed meanwhile is read
@@ -301,6 +322,7 @@ hale_daemon_start (HaleDaemon *self, GError **error)
 static void
 audit_config_event (HaleDaemon *self, gboolean success, const char *message, const char *error)
 {
+  const char *const extra[] = { "config_file", self->config_path, NULL };
   const HaleAuditEvent event = {
     .event = success ? HALE_EVENT_CONFIG_RELOADED : HALE_EVENT_CONFIG_REJECTED,
     .message_id = success ? HALE_MESSAGE_ID_CONFIG_RELOADED : HALE_MESSAGE_ID_CONFIG_REJECTED,
@@ -311,6 +333,7 @@ audit_config_event (HaleDaemon *self, gboolean success, const char *message, con
     .resource_id = self->config_path,
     .duration_ms = -1,
     .error = error,
+    .extra = extra,
   };
 
   hale_audit_emit (self->audit, &event);

@@ -12,11 +12,4 @@ G_BEGIN_DECLS
 void
 hale_log_init (void);
 
-/* A log line with a MESSAGE_ID and HALE_EVENT, for the events an
- * operator searches for (config reloaded, started, ...). @fields:
- * NULL-terminated "KEY", "value" pairs added as they are. */
-void
-hale_log_event (GLogLevelFlags level, const char *message_id, const char *event,
-                const char *message, ...) G_GNUC_NULL_TERMINATED;
-
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include "hale-config.h"
 #include "hale-daemon.h"
 #include "hale-log.h"
+#include "hale-probe.h"
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
@@ -115,6 +116,8 @@ main (int argc, char **argv)
   HaleDaemonOptions options = { 0 };
   Haled haled = { 0 };
 
+  /* Before any thread: it sets an environment variable. */
+  hale_probe_init_tls ();
   /* haled's locale (LANG, LANGUAGE of its environment: the system's
    * /etc/locale.conf under systemd) translates --help and the HTML
    * health view. Numbers stay C: they go into messages, audit records

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 /* Events are folded until none came for DEBOUNCE_MS, but never delayed
@@ -88,6 +89,8 @@ typedef struct
   gint64 last_renewal;   /* seconds since the epoch; 0: unknown */
   char *expected_serial; /* put back by a rollback: not a renewal */
 
+  HaleCheckStatus told; /* the status the journal last heard of */
+
   char **info_labels;  /* labels of our certificate_info series, or NULL */
   guint error_reasons; /* bit per HaleCertError: read_errors_total series made */
 } Entry;
@@ -98,6 +101,7 @@ struct _HaleCertWatch
 
   HaleState *state;
   HaleMetrics *metrics;
+  HaleAudit *audit; /* NULL: no events */
   char *state_dir;
   GMainContext *context;
 
@@ -554,6 +558,60 @@ entry_set_info_metrics (Entry *entry)
 
 /* Status from what was read and what time it is ---------------------------- */
 
+/* One event per change of status: worse is a problem (also warning to
+ * critical), healthy again a recovery; better but not well is quiet. */
+static void
+entry_tell (Entry *entry, HaleCheckStatus status, const char *reason, const char *message)
+{
+  HaleCertWatch *self = entry->self;
+  const HaleCertInfo *info = entry->error == NULL ? entry->info : NULL;
+  HaleCheckStatus told = entry->told;
+  g_autofree char *line = NULL;
+  const char *extra[7];
+  guint n = 0;
+  HaleAuditEvent ev = {
+    .resource_type = "certificate",
+    .resource_id = entry->name,
+    .duration_ms = -1,
+    .extra = extra,
+  };
+
+  entry->told = status;
+  if (self->audit == NULL || status == told || (status != HALE_CHECK_HEALTHY && status < told))
+    return;
+
+  extra[n++] = "file";
+  extra[n++] = entry->path;
+  if (info != NULL)
+    {
+      extra[n++] = "serial";
+      extra[n++] = info->serial;
+    }
+  if (status == HALE_CHECK_HEALTHY)
+    {
+      line = g_strdup_printf ("certificate %s is well again: %s", entry->name, message);
+      ev.event = HALE_EVENT_CERTIFICATE_RECOVERED;
+      ev.message_id = HALE_MESSAGE_ID_CERTIFICATE_RECOVERED;
+      ev.priority = LOG_NOTICE;
+      ev.outcome = "success";
+    }
+  else
+    {
+      line = g_strdup_printf ("certificate %s is %s: %s", entry->name,
+                              status == HALE_CHECK_CRITICAL ? "critical" : "a warning", message);
+      ev.event = HALE_EVENT_CERTIFICATE_PROBLEM;
+      ev.message_id = HALE_MESSAGE_ID_CERTIFICATE_PROBLEM;
+      ev.priority = status == HALE_CHECK_CRITICAL ? LOG_ERR : LOG_WARNING;
+      ev.outcome = "failure";
+      ev.error = message;
+      extra[n++] = "reason";
+      extra[n++] = reason;
+    }
+  extra[n] = NULL;
+  ev.message = line;
+  hale_audit_emit (self->audit, &ev);
+}
+
 static void
 entry_publish (Entry *entry);
 
@@ -676,6 +734,7 @@ entry_publish (Entry *entry)
   g_auto (GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_autoptr (HaleCheckResult) result = NULL;
   gboolean valid = FALSE;
+  const char *reason = NULL; /* why it is not healthy */
   const char *buf[2];
 
   g_variant_builder_add (&builder, "{sv}", "path", g_variant_new_string (entry->path));
@@ -715,12 +774,14 @@ entry_publish (Entry *entry)
       if (now_usec < info->not_before * G_USEC_PER_SEC)
         {
           status = HALE_CHECK_CRITICAL;
+          reason = "not_yet_valid";
           message = g_strdup_printf ("not yet valid: valid from %s", nb);
         }
       else if (expiry_remaining_usec <= 0)
         {
           g_autofree char *ago = hale_span_format (now - expiry, 1);
           status = HALE_CHECK_CRITICAL;
+          reason = "expired";
           if (info->chain_not_after < info->not_after)
             message = g_strdup_printf ("chain certificate %s expired %s ago",
                                        info->chain_not_after_subject, ago);
@@ -734,6 +795,7 @@ entry_publish (Entry *entry)
             status = HALE_CHECK_CRITICAL;
           else if (expiry_remaining_usec < entry->warning_before)
             status = HALE_CHECK_WARNING;
+          reason = "expires_soon";
           /* The chain only speaks when it expires first. */
           if (info->chain_not_after < info->not_after)
             {
@@ -753,7 +815,7 @@ entry_publish (Entry *entry)
 
   if (entry->error != NULL)
     {
-      const char *reason = hale_cert_error_reason (entry->error->code);
+      reason = hale_cert_error_reason (entry->error->code);
       status = HALE_CHECK_CRITICAL;
       valid = FALSE;
       g_clear_pointer (&message, g_free);
@@ -761,6 +823,7 @@ entry_publish (Entry *entry)
       g_variant_builder_add (&builder, "{sv}", "error", g_variant_new_string (reason));
       g_variant_builder_add (&builder, "{sv}", "error_message",
                              g_variant_new_string (entry->error->message));
+      entry_tell (entry, status, reason, message);
     }
   else if (info == NULL)
     {
@@ -769,6 +832,8 @@ entry_publish (Entry *entry)
       status = HALE_CHECK_WARNING;
       message = g_strdup ("not read yet");
     }
+  else
+    entry_tell (entry, status, reason, message);
 
   hale_metric_set (self->m_valid, type_labels (entry, buf), valid ? 1 : 0);
 
@@ -1405,6 +1470,13 @@ register_metrics (HaleCertWatch *self)
   hale_metric_touch (self->m_renewals, failure);
 }
 
+void
+hale_cert_watch_set_audit (HaleCertWatch *self, HaleAudit *audit)
+{
+  g_return_if_fail (HALE_IS_CERT_WATCH (self));
+  g_set_object (&self->audit, audit);
+}
+
 HaleCertWatch *
 hale_cert_watch_new (HaleState *state, HaleMetrics *metrics, const char *state_dir)
 {
@@ -1462,6 +1534,7 @@ hale_cert_watch_finalize (GObject *object)
   g_clear_pointer (&self->persist, g_key_file_unref);
   g_clear_object (&self->state);
   g_clear_object (&self->metrics);
+  g_clear_object (&self->audit);
   g_main_context_unref (self->context);
   g_free (self->state_dir);
 

@@ -12,6 +12,7 @@
 #include "hale-cert.h"
 #include "hale-config.h"
 #include "hale-metrics.h"
+#include "hale-audit.h"
 #include "hale-state.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,12 @@ HaleCertWatch *hale_cert_watch_new (HaleState *state, HaleMetrics *metrics,
 /* Starts, stops and changes watches to match @config; certificates no
  * longer configured lose their checks and series. */
 void hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config);
+
+/* Where a certificate whose status gets worse (unreadable, malformed,
+ * expired, past a threshold) says so (certificate_problem), and one that
+ * is well again (certificate_recovered): one event per change of status,
+ * never per re-read. NULL: nowhere. */
+void hale_cert_watch_set_audit (HaleCertWatch *self, HaleAudit *audit);
 
 /* Reads every file again now (after degraded mode, on request). */
 void hale_cert_watch_recheck (HaleCertWatch *self);

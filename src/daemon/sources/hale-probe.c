@@ -20,6 +20,9 @@
  * of CPU per probe at 1,000 endpoints, and timeouts). Lanes of at most
  * LANE_DEPTH probes keep that walk short.
  *
+ * Every handshake is a full one, verified: hale_probe_init_tls() keeps
+ * glib-networking from resuming TLS sessions (see hale-probe.h).
+ *
  * Probes go directly to the target, never through a proxy (as
  * blackbox_exporter's http prober does unless told otherwise): what is
  * probed is the path hale's host has to the target.
@@ -522,6 +525,38 @@ pool_for (HaleProber *self, const char *ca_file, char **out_reason)
   pool = pool_new (database, mtime);
   g_hash_table_replace (self->pools, g_strdup (ca_file), pool);
   return pool;
+}
+
+/* ---- process-wide TLS ---------------------------------------------------- */
+
+#define PRIORITY_VARIABLE "G_TLS_GNUTLS_PRIORITY"
+#define NO_TICKETS "%NO_TICKETS"
+
+static gboolean
+priority_has_no_tickets (const char *priority)
+{
+  g_auto (GStrv) words = g_strsplit (priority, ":", -1);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    if (g_ascii_strcasecmp (g_strstrip (words[i]), NO_TICKETS) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+void
+hale_probe_init_tls (void)
+{
+  const char *priority = g_getenv (PRIORITY_VARIABLE);
+  g_autofree char *with = NULL;
+
+  /* An empty value would be taken as a priority string, and rejected. */
+  if (priority == NULL || *priority == '\0')
+    with = g_strdup ("NORMAL:%COMPAT:" NO_TICKETS);
+  else if (!priority_has_no_tickets (priority))
+    with = g_strconcat (priority, ":" NO_TICKETS, NULL);
+  else
+    return;
+  g_setenv (PRIORITY_VARIABLE, with, TRUE);
 }
 
 /* ---- the probe ---------------------------------------------------------- */
