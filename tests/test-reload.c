@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include <signal.h>
 #include <syslog.h>
 
 static HaleTestSystemd *ts;
@@ -609,6 +610,276 @@ test_errors (Fixture *f, gconstpointer data)
   run_clear (&r2);
 }
 
+/* ---- what a rollback may undo --------------------------------------------- */
+
+static char *
+read_file (const char *path)
+{
+  char *contents = NULL;
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  return contents;
+}
+
+/* One sequence whose last (critical) service fails and rolls nothing
+ * back, saying @why; the certificate and key files stay as they are. */
+static void
+run_expect_left (Fixture *f, const char *why)
+{
+  Run r = { 0 };
+  g_autofree char *cert = read_file (f->cert_path);
+  g_autofree char *key = read_file (f->key_path);
+  g_autofree char *now_cert = NULL;
+  g_autofree char *now_key = NULL;
+  const char *error;
+
+  run (f, NULL, NULL, &r);
+  g_assert_no_error (r.error);
+  g_assert_false (r.rolled_back);
+  g_assert_false (result_at (&r, r.results->len - 1)->success);
+  error = result_at (&r, r.results->len - 1)->error;
+  g_test_message ("%s", error);
+  g_assert_nonnull (strstr (error, "; certificates not rolled back: "));
+  g_assert_nonnull (strstr (error, why));
+  now_cert = read_file (f->cert_path);
+  now_key = read_file (f->key_path);
+  g_assert_cmpstr (now_cert, ==, cert);
+  g_assert_cmpstr (now_key, ==, key);
+  run_clear (&r);
+}
+
+/* A renewal (serial 02 over 01), then a critical failure the
+ * certificate cannot have caused: the files stay as they are, twice. */
+static void
+assert_left_alone (Fixture *f, const char *services, const char *why)
+{
+  g_autoptr (HaleTestCert) renewed = NULL;
+  g_autoptr (GVariant) details = NULL;
+  const char *skipped = NULL;
+
+  configure (f, services);
+  renewed = write_cert (f, "02");
+  g_assert_true (wait_until (f, serial_seen, "02", 5000));
+  g_assert_true (wait_until (f, serial_kept, "02", 5000));
+  for (guint round = 0; round < 2; round++)
+    {
+      run_expect_left (f, why);
+      g_assert_true (serial_seen (f, "02"));
+    }
+  g_assert_cmpint (check_status (f, "crit", &details), ==, HALE_CHECK_CRITICAL);
+  g_assert_true (g_variant_lookup (details, "rollback_skipped", "&s", &skipped));
+  g_assert_nonnull (strstr (skipped, why));
+}
+
+/* The reported case: a reload after a renewal whose critical service
+ * does not exist put the older certificate back, and again on the next
+ * reload. NoSuchUnit comes from the real systemd. */
+static void
+test_no_rollback_no_such_unit (Fixture *f, gconstpointer data)
+{
+  if (!need_systemd ())
+    return;
+  assert_left_alone (f,
+                     "[Service first]\nUnit=ok.service\n"
+                     "[Service crit]\nUnit=nope.service\nCritical=true\n",
+                     "systemd refused the reload");
+}
+
+/* A unit that is not running: systemd ends the reload job "invalid"
+ * without running ExecReload. */
+static void
+test_no_rollback_inactive (Fixture *f, gconstpointer data)
+{
+  if (!need_systemd ())
+    return;
+  assert_left_alone (f, "[Service crit]\nUnit=stopped.service\nCritical=true\n",
+                     "ended without running");
+}
+
+static gint64
+manager_pid (GDBusConnection *bus)
+{
+  g_autoptr (GVariant) ret = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "GetConnectionUnixProcessID", g_variant_new ("(s)", "org.freedesktop.systemd1"),
+      G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+  guint32 pid = 0;
+
+  g_assert_nonnull (ret);
+  g_variant_get (ret, "(u)", &pid);
+  g_assert_cmpuint (pid, >, 1);
+  return pid;
+}
+
+/* A manager that takes no job in time: the real one, stopped
+ * (SIGSTOP) while the call waits, and continued afterwards. */
+static void
+test_no_rollback_not_taken (Fixture *f, gconstpointer data)
+{
+  gint64 pid;
+
+  if (!need_systemd ())
+    return;
+  pid = manager_pid (hale_test_systemd_get_connection (ts));
+  g_assert_cmpint (kill ((pid_t)pid, SIGSTOP), ==, 0);
+  assert_left_alone (f, "[Service crit]\nUnit=ok.service\nCritical=true\nTimeout=1s\n",
+                     "did not take the reload job");
+  g_assert_cmpint (kill ((pid_t)pid, SIGCONT), ==, 0);
+}
+
+/* A manager that is gone: a private systemd --user of this test's own,
+ * terminated; its bus goes with it. */
+static void
+test_no_rollback_unreachable (Fixture *f, gconstpointer data)
+{
+  HaleTestUnit units[]
+      = { { "ok.service", "[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/true\n" } };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HaleTestSystemd) gone = NULL;
+  g_autoptr (GDBusConnection) bus = NULL;
+  gint64 end;
+
+  if (!need_systemd ())
+    return;
+  gone = hale_test_systemd_new (&error);
+  g_assert_no_error (error);
+  g_assert_true (hale_test_systemd_start_with (gone, units, G_N_ELEMENTS (units), &error));
+  g_assert_no_error (error);
+  bus = g_object_ref (hale_test_systemd_get_connection (gone));
+
+  reconfigure (f, "[Service crit]\nUnit=ok.service\nCritical=true\nTimeout=5s\n");
+  hale_reload_set_connection (f->reload, bus);
+  g_assert_true (wait_until (f, serial_seen, "01", 5000));
+  g_assert_true (wait_until (f, serial_kept, "01", 5000));
+  g_assert_cmpint (kill ((pid_t)manager_pid (bus), SIGTERM), ==, 0);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (!g_dbus_connection_is_closed (bus) && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (20000);
+    }
+  g_assert_true (g_dbus_connection_is_closed (bus));
+
+  /* configure() again would reconnect to the shared manager. */
+  {
+    g_autoptr (HaleTestCert) renewed = write_cert (f, "02");
+
+    g_assert_true (wait_until (f, serial_seen, "02", 5000));
+    g_assert_true (wait_until (f, serial_kept, "02", 5000));
+    run_expect_left (f, "no service manager answered");
+  }
+}
+
+/* A failure that may be the certificate's, but nothing changed since
+ * the last good reload: nothing to put back. */
+static void
+test_no_rollback_no_change (Fixture *f, gconstpointer data)
+{
+  if (!need_systemd ())
+    return;
+  configure (f, "[Service crit]\nUnit=fail.service\nCritical=true\n");
+  run_expect_left (f, "failed; certificates not rolled back: no certificate changed");
+}
+
+/* Renewed twice, the first applied fine: a rollback goes back to that
+ * one (02), never to the first serial (01). */
+static void
+test_rollback_to_last_applied (Fixture *f, gconstpointer data)
+{
+  Run r = { 0 };
+  g_autoptr (HaleTestCert) c2 = NULL;
+  g_autoptr (HaleTestCert) c3 = NULL;
+  g_autofree char *applied = NULL;
+  g_autofree char *now = NULL;
+
+  if (!need_systemd ())
+    return;
+  configure (f, "[Service crit]\nUnit=picky.service\nCritical=true\n");
+  c2 = write_cert (f, "02");
+  g_assert_true (wait_until (f, serial_seen, "02", 5000));
+  run (f, NULL, NULL, &r);
+  g_assert_true (result_at (&r, 0)->success);
+  run_clear (&r);
+  applied = read_file (f->cert_path);
+
+  c3 = write_cert (f, "03");
+  g_assert_true (wait_until (f, serial_kept, "03", 5000));
+  g_assert_true (g_file_set_contents (picky_flag, "", -1, NULL));
+  r.done = FALSE;
+  run (f, NULL, NULL, &r);
+  g_unlink (picky_flag);
+  g_assert_true (r.rolled_back);
+  now = read_file (f->cert_path);
+  g_assert_cmpstr (now, ==, applied);
+  run_clear (&r);
+
+  /* And again, once the watch read the restored file: nothing changed
+   * since, nothing further back. */
+  g_assert_true (wait_until (f, serial_seen, "02", 5000));
+  g_assert_true (g_file_set_contents (picky_flag, "", -1, NULL));
+  r.done = FALSE;
+  run (f, NULL, NULL, &r);
+  g_unlink (picky_flag);
+  g_assert_false (r.rolled_back);
+  g_clear_pointer (&now, g_free);
+  now = read_file (f->cert_path);
+  g_assert_cmpstr (now, ==, applied);
+  run_clear (&r);
+}
+
+/* Each restore is in the audit file as soon as the file is back, not
+ * after the services were reloaded again (here 2 s of failing health
+ * checks later). */
+static void
+test_rollback_recorded_at_restore (Fixture *f, gconstpointer data)
+{
+  Run r = { 0 };
+  g_autoptr (HaleTestCert) renewed = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *audit = g_build_filename (f->tmp, "audit.log", NULL);
+  g_autofree char *services = g_strdup_printf (
+      "AuditLog=%s\n[Service crit]\nUnit=ok.service\nHealthCheck=@URL@/broken\nTimeout=2s\n"
+      "Critical=true\n",
+      audit);
+  g_autofree char *log = NULL;
+  gint64 restored_at;
+
+  if (!need_systemd ())
+    return;
+  configure (f, services);
+  before = read_file (f->cert_path);
+  renewed = write_cert (f, "02");
+  g_assert_true (wait_until (f, serial_kept, "02", 5000));
+
+  hale_reload_run_async (f->reload, NULL, NULL, NULL, run_cb, &r);
+  while (!r.done)
+    {
+      g_autofree char *now = NULL;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+      if (g_file_get_contents (f->cert_path, &now, NULL, NULL) && g_str_equal (now, before))
+        break;
+    }
+  g_assert_false (r.done);
+  restored_at = g_get_monotonic_time ();
+  {
+    gboolean never = FALSE;
+    hale_test_wait_for (&never, 300);
+  }
+  log = read_file (audit);
+  g_assert_false (r.done);
+  g_assert_nonnull (strstr (log, "\"event_type\":\"rollback\""));
+  g_assert_nonnull (strstr (log, "\"step\":\"restore\""));
+  g_assert_nonnull (strstr (log, "\"serial\":\"01\""));
+  g_assert_nonnull (strstr (log, "\"previous_serial\":\"02\""));
+  g_assert_null (strstr (log, "\"step\":\"finished\""));
+  g_assert_true (hale_test_wait_for (&r.done, 20000));
+  g_assert_cmpint (g_get_monotonic_time () - restored_at, >, G_USEC_PER_SEC);
+  g_clear_pointer (&log, g_free);
+  log = read_file (audit);
+  g_assert_nonnull (strstr (log, "\"step\":\"finished\""));
+  run_clear (&r);
+}
+
 static void
 test_reload_on_change (Fixture *f, gconstpointer data)
 {
@@ -787,16 +1058,23 @@ test_journal_rollback (Fixture *f, gconstpointer data)
   run (f, NULL, NULL, &r);
   g_assert_true (r.rolled_back);
 
-  rb = journal_read (HALE_EVENT_ROLLBACK, f->cert_name, 1);
-  g_assert_cmpuint (json_array_get_length (rb), ==, 1);
-  g_assert_cmpstr (field (rb, 0, "MESSAGE_ID"), ==, HALE_MESSAGE_ID_ROLLBACK);
-  /* fail.service fails again after the rollback: a failed rollback. */
-  g_assert_cmpstr (field (rb, 0, "HALE_OUTCOME"), ==, "failure");
-  g_assert_cmpstr (field (rb, 0, "HALE_RESOURCE_TYPE"), ==, "certificate");
-  g_assert_cmpstr (field (rb, 0, "HALE_UNIT"), ==, "fail.service");
+  /* The restore, as it happened, then the end of the rollback. */
+  rb = journal_read (HALE_EVENT_ROLLBACK, f->cert_name, 2);
+  g_assert_cmpuint (json_array_get_length (rb), ==, 2);
+  g_assert_cmpstr (field (rb, 0, "HALE_STEP"), ==, "restore");
+  g_assert_cmpstr (field (rb, 0, "HALE_OUTCOME"), ==, "success");
+  g_assert_cmpstr (field (rb, 0, "HALE_SERIAL"), ==, "01");
+  g_assert_cmpstr (field (rb, 0, "HALE_PREVIOUS_SERIAL"), ==, "02");
   g_assert_cmpstr (field (rb, 0, "HALE_SERVICE"), ==, "crit");
-  g_assert_nonnull (strstr (field (rb, 0, "HALE_RESTORED"), "=01"));
-  g_assert_nonnull (strstr (field (rb, 0, "HALE_ERROR"), "reload of crit: failed"));
+  g_assert_cmpstr (field (rb, 1, "HALE_STEP"), ==, "finished");
+  g_assert_cmpstr (field (rb, 1, "MESSAGE_ID"), ==, HALE_MESSAGE_ID_ROLLBACK);
+  /* fail.service fails again after the rollback: a failed rollback. */
+  g_assert_cmpstr (field (rb, 1, "HALE_OUTCOME"), ==, "failure");
+  g_assert_cmpstr (field (rb, 1, "HALE_RESOURCE_TYPE"), ==, "certificate");
+  g_assert_cmpstr (field (rb, 1, "HALE_UNIT"), ==, "fail.service");
+  g_assert_cmpstr (field (rb, 1, "HALE_SERVICE"), ==, "crit");
+  g_assert_nonnull (strstr (field (rb, 1, "HALE_RESTORED"), "=01"));
+  g_assert_nonnull (strstr (field (rb, 1, "HALE_ERROR"), "reload of crit: failed"));
   run_clear (&r);
 }
 
@@ -943,6 +1221,7 @@ setup (GError **error)
     { "fail.service", "[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/false\n" },
     { "slow.service", "[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/sleep 30\n" },
     { "sleep1.service", "[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/sleep 1\n" },
+    { "stopped.service", ok_unit, TRUE },
     { "picky.service", NULL },
   };
   g_autoptr (HaleTestSystemd) t = hale_test_systemd_new (error);
@@ -982,6 +1261,13 @@ main (int argc, char **argv)
   ADD ("/reload/busy", test_busy);
   ADD ("/reload/errors", test_errors);
   ADD ("/reload/reload-on-change", test_reload_on_change);
+  ADD ("/reload/no-rollback/no-such-unit", test_no_rollback_no_such_unit);
+  ADD ("/reload/no-rollback/inactive", test_no_rollback_inactive);
+  ADD ("/reload/no-rollback/not-taken", test_no_rollback_not_taken);
+  ADD ("/reload/no-rollback/unreachable", test_no_rollback_unreachable);
+  ADD ("/reload/no-rollback/no-change", test_no_rollback_no_change);
+  ADD ("/reload/rollback-to-last-applied", test_rollback_to_last_applied);
+  ADD ("/reload/rollback-recorded-at-restore", test_rollback_recorded_at_restore);
   ADD ("/reload/journal", test_journal);
   ADD ("/reload/journal-rollback", test_journal_rollback);
   /* Only with -m perf: bench/reload-run. */

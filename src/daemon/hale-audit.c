@@ -90,7 +90,24 @@ open_file (HaleAudit *self, GError **error)
   return TRUE;
 }
 
-/* audit.log -> audit.log.1 -> ... -> audit.log.KEEP, the oldest dropped. */
+/* Whether the open file is still the one at the path: logrotate (without
+ * copytruncate) renames it and maybe compresses and deletes it; writing
+ * on would put every later event where nobody looks, or nowhere. */
+static gboolean
+file_moved (HaleAudit *self)
+{
+  struct stat at_path, open_file;
+
+  if (fstat (self->fd, &open_file) < 0 || open_file.st_nlink == 0)
+    return TRUE;
+  if (stat (self->path, &at_path) < 0)
+    return TRUE;
+  return at_path.st_dev != open_file.st_dev || at_path.st_ino != open_file.st_ino;
+}
+
+/* audit.log -> audit.log.1 -> ... -> audit.log.KEEP, the oldest dropped.
+ * A rename that fails stops the shift: the next one would land on the
+ * file that stayed, and lose it. Then the current file grows on. */
 static void
 rotate (HaleAudit *self)
 {
@@ -100,8 +117,19 @@ rotate (HaleAudit *self)
       g_autofree char *from
           = i == 1 ? g_strdup (self->path) : g_strdup_printf ("%s.%u", self->path, i - 1);
       g_autofree char *to = g_strdup_printf ("%s.%u", self->path, i);
+      struct stat st;
+
+      if (i < self->keep && lstat (to, &st) == 0)
+        {
+          g_warning ("audit log rotation: %s is still there; not rotating over it", to);
+          return;
+        }
       if (rename (from, to) < 0 && errno != ENOENT)
-        g_warning ("audit log rotation: cannot rename %s to %s: %s", from, to, g_strerror (errno));
+        {
+          g_warning ("audit log rotation: cannot rename %s to %s: %s", from, to,
+                     g_strerror (errno));
+          return;
+        }
     }
   if (self->keep == 0)
     unlink (self->path);
@@ -112,6 +140,8 @@ write_line (HaleAudit *self, const char *line, gsize len, GError **error)
 {
   gsize done = 0;
 
+  if (self->fd >= 0 && file_moved (self))
+    close_file (self);
   if (self->fd >= 0 && self->size > 0 && self->size + len > self->max_size)
     rotate (self);
   if (!open_file (self, error))
@@ -166,8 +196,13 @@ event_to_json (const HaleAuditEvent *event)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "identity");
   json_builder_add_string_value (b, actor && actor->identity ? actor->identity : HALE_DAEMON_NAME);
-  json_builder_set_member_name (b, "ip_address");
-  json_builder_add_string_value (b, "");
+  /* Left out, not "", where there is no address: a D-Bus caller is
+   * known by uid and pid. */
+  if (actor && actor->ip_address)
+    {
+      json_builder_set_member_name (b, "ip_address");
+      json_builder_add_string_value (b, actor->ip_address);
+    }
   json_builder_set_member_name (b, "auth_method");
   json_builder_add_string_value (b, actor && actor->auth_method ? actor->auth_method : "internal");
   if (actor && actor->uid >= 0)
@@ -285,6 +320,7 @@ send_to_journal (const HaleAuditEvent *event)
       add_int_field (&f, HALE_FIELD_ACTOR_UID, actor->uid);
       add_int_field (&f, HALE_FIELD_ACTOR_PID, actor->pid);
       add_field (&f, "HALE_ACTOR_UNIT", actor->unit);
+      add_field (&f, "HALE_ACTOR_IP_ADDRESS", actor->ip_address);
     }
   add_field (&f, HALE_FIELD_RESOURCE_TYPE, event->resource_type);
   add_field (&f, HALE_FIELD_RESOURCE_ID, event->resource_id);
@@ -358,6 +394,13 @@ hale_audit_configure (HaleAudit *self, HaleConfig *config)
     }
   self->max_size = MAX (config->audit_log_max_size, 1024);
   self->keep = config->audit_log_keep;
+}
+
+void
+hale_audit_reopen (HaleAudit *self)
+{
+  g_return_if_fail (HALE_IS_AUDIT (self));
+  close_file (self);
 }
 
 static void

@@ -24,6 +24,7 @@ typedef struct
   gint64 uid;              /* -1: unknown */
   gint64 pid;              /* -1: unknown */
   const char *unit;        /* the caller's systemd unit, or NULL */
+  const char *ip_address;  /* an HTTP caller's address; NULL where there is none (D-Bus) */
 } HaleAuditActor;
 
 typedef struct
@@ -53,6 +54,12 @@ hale_audit_new (HaleMetrics *metrics);
 /* AuditLog=, AuditLogMaxSize=, AuditLogKeep=. */
 void
 hale_audit_configure (HaleAudit *self, HaleConfig *config);
+
+/* Closes the audit file; the next event opens AuditLog= anew (SIGHUP,
+ * after logrotate moved the file). A file moved or deleted under haled
+ * is also noticed by itself, before each write. */
+void
+hale_audit_reopen (HaleAudit *self);
 
 void
 hale_audit_emit (HaleAudit *self, const HaleAuditEvent *event);

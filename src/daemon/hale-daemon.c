@@ -348,6 +348,9 @@ hale_daemon_reload (HaleDaemon *self, GError **error)
   g_return_val_if_fail (HALE_IS_DAEMON (self), FALSE);
 
   hale_notify_reloading ();
+  /* SIGHUP is also logrotate's "reopen your files", and must be so even
+   * when the new configuration is rejected. */
+  hale_audit_reopen (self->audit);
   config = load_config (self, &local_error);
   if (config == NULL || !apply_config (self, config, &local_error))
     {

@@ -9,15 +9,21 @@
  * rolls back.
  *
  * What a rollback restores. Each [Certificate] has a "good" serial:
- * the one in place when the last sequence ended without a critical
- * failure (before any, the first serial hale kept). A rollback puts the
- * good serial's kept files back for every certificate whose current
- * serial is not its good one, i.e. the certificates renewed since the
- * services last reloaded fine, and reloads again the services this
- * sequence reloaded, the failed one included. That is done once: a
- * failure then is reported, never rolled back again. When no
- * certificate differs from its good serial there is nothing to put
- * back and no rollback runs (the failure is the service's own).
+ * the one in place when the last sequence ran to its end with at least
+ * one service reloaded and no critical failure (before any, the first
+ * serial hale kept). A rollback undoes only the change the failing
+ * reload was applying: for every certificate whose serial when the
+ * sequence started is not its good one, and is still in place, the
+ * good serial's kept files go back; then the services this sequence
+ * reloaded, the failed one included, are reloaded again. That is done
+ * once: a failure then is reported, never rolled back again.
+ *
+ * No rollback runs, and the failed result says why, when the failure
+ * cannot be the certificate's (systemd refused the call, no manager
+ * answered, it never took the job, the job did not run) or when
+ * nothing changed since the good serials. Since the good serial only
+ * moves forward with a sequence that went fine, repeated reloads never
+ * go back further than that.
  *
  * The watch is told the restored serial beforehand
  * (hale_cert_watch_expect_serial), so putting it back is neither a
@@ -106,6 +112,10 @@ struct _Sequence
 
   GPtrArray *results; /* HaleReloadResult: the first pass */
   gboolean critical_failed;
+  gboolean any_success;
+  /* [Certificate] name -> the serial in place when the sequence
+   * started: what its reloads are applying. */
+  GHashTable *start_serials;
 
   /* The service in progress. */
   gint64 started;  /* monotonic */
@@ -120,6 +130,7 @@ struct _Sequence
   gint64 rollback_started;
   GPtrArray *restore_names; /* char* */
   GPtrArray *restore_serials;
+  GPtrArray *restore_replaced; /* char*: the serial each restore replaces */
   guint restore_index;
   GPtrArray *rollback_errors; /* char* */
   GPtrArray *rollback_services;
@@ -167,6 +178,8 @@ sequence_free (Sequence *seq)
   g_free (seq->probe_reason);
   g_clear_pointer (&seq->restore_names, g_ptr_array_unref);
   g_clear_pointer (&seq->restore_serials, g_ptr_array_unref);
+  g_clear_pointer (&seq->restore_replaced, g_ptr_array_unref);
+  g_clear_pointer (&seq->start_serials, g_hash_table_unref);
   g_clear_pointer (&seq->rollback_errors, g_ptr_array_unref);
   g_clear_pointer (&seq->rollback_services, g_ptr_array_unref);
   g_free (seq);
@@ -187,9 +200,10 @@ timer_clear (Sequence *seq)
   g_clear_pointer (&seq->timer, g_source_unref);
 }
 
+/* @skipped: why a failed critical service rolled nothing back, or NULL. */
 static void
 publish_check (HaleReload *self, const HaleReloadResult *r, gboolean rolled_back,
-               const char *rollback_error)
+               const char *rollback_error, const char *skipped)
 {
   g_autofree char *check = g_strconcat (HALE_CHECK_PREFIX_SERVICE, r->service, NULL);
   g_autofree char *finished = hale_rfc3339_format ((r->finished_at) / G_USEC_PER_SEC);
@@ -210,6 +224,11 @@ publish_check (HaleReload *self, const HaleReloadResult *r, gboolean rolled_back
       g_variant_builder_add (&b, "{sv}", "rolled_back", g_variant_new_boolean (TRUE));
       g_variant_builder_add (&b, "{sv}", "rollback_error",
                              g_variant_new_string (rollback_error ? rollback_error : ""));
+    }
+  else if (skipped != NULL)
+    {
+      g_variant_builder_add (&b, "{sv}", "rolled_back", g_variant_new_boolean (FALSE));
+      g_variant_builder_add (&b, "{sv}", "rollback_skipped", g_variant_new_string (skipped));
     }
 
   if (r->success)
@@ -248,11 +267,16 @@ publish_idle_check (HaleReload *self, const HaleServiceConfig *svc)
 }
 
 static void
-audit_service (HaleReload *self, Sequence *seq, const HaleReloadResult *r)
+audit_service (HaleReload *self, Sequence *seq, const HaleReloadResult *r, const char *skipped)
 {
   g_autofree char *message = NULL;
-  const char *extra[] = { "critical", r->critical ? "true" : "false", "rollback",
-                          r->rollback ? "true" : "false", NULL };
+  const char *extra[] = { "critical",
+                          r->critical ? "true" : "false",
+                          "rollback",
+                          r->rollback ? "true" : "false",
+                          skipped ? "rollback_skipped" : NULL,
+                          skipped,
+                          NULL };
   HaleAuditEvent ev = { 0 };
   gint64 ms = r->duration / 1000;
 
@@ -278,7 +302,7 @@ audit_service (HaleReload *self, Sequence *seq, const HaleReloadResult *r)
 }
 
 static void
-record_result (HaleReload *self, Sequence *seq, const HaleReloadResult *r)
+record_result (HaleReload *self, Sequence *seq, const HaleReloadResult *r, const char *skipped)
 {
   const char *total[] = { r->service, r->success ? "success" : "failure", NULL };
   const char *labels[] = { r->service, NULL };
@@ -286,11 +310,11 @@ record_result (HaleReload *self, Sequence *seq, const HaleReloadResult *r)
   hale_metric_inc (self->m_total, total, 1);
   hale_metric_observe (self->m_duration, labels, (double)r->duration / G_USEC_PER_SEC);
   hale_metric_set (self->m_last, labels, (double)r->finished_at / G_USEC_PER_SEC);
-  audit_service (self, seq, r);
+  audit_service (self, seq, r, skipped);
   if (!r->rollback)
     {
       g_hash_table_replace (self->last_results, g_strdup (r->service), hale_reload_result_copy (r));
-      publish_check (self, r, FALSE, NULL);
+      publish_check (self, r, FALSE, NULL, skipped);
     }
   if (r->success)
     g_debug ("%s", r->rollback ? "Rollback reload done" : "Reload done");
@@ -360,15 +384,19 @@ sequence_finish (Sequence *seq, GError *error)
   else
     {
       /* What the services now run with and did fine with is what a
-       * future rollback goes back to. */
-      if (!seq->critical_failed && self->backup != NULL)
-        for (guint i = 0; i < seq->config->certificates->len; i++)
-          {
-            const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
-            const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
-            if (info != NULL && hale_backup_has (self->backup, c->name, info->serial))
-              hale_backup_set_good (self->backup, c->name, info->serial);
-          }
+       * future rollback goes back to: the serials this sequence
+       * applied, also while their backup is still being written (a
+       * renewal's reload can finish first), never one that came in
+       * during the sequence (the follow-up reload applies that). */
+      if (!seq->critical_failed && seq->any_success && self->backup != NULL)
+        {
+          GHashTableIter iter;
+          gpointer name, serial;
+
+          g_hash_table_iter_init (&iter, seq->start_serials);
+          while (g_hash_table_iter_next (&iter, &name, &serial))
+            hale_backup_set_good (self->backup, name, serial);
+        }
       g_signal_emit (self, signals[SIGNAL_SEQUENCE_FINISHED], 0, seq->results, seq->rolled_back);
       g_task_return_pointer (task, g_ptr_array_ref (seq->results),
                              (GDestroyNotify)g_ptr_array_unref);
@@ -408,7 +436,8 @@ sequence_next (Sequence *seq)
           g_autofree char *restored = NULL;
           g_autofree char *message = NULL;
           g_autofree char *certs = NULL;
-          const char *extra[] = { "service", seq->failed->name, "restored", NULL, NULL };
+          const char *extra[]
+              = { "step", "finished", "service", seq->failed->name, "restored", NULL, NULL };
           HaleAuditEvent ev = { 0 };
           gboolean ok = seq->rollback_errors->len == 0;
 
@@ -425,7 +454,7 @@ sequence_next (Sequence *seq)
           g_ptr_array_add (seq->restore_names, NULL);
           certs = g_strjoinv (",", (char **)seq->restore_names->pdata);
           g_ptr_array_remove_index (seq->restore_names, seq->restore_names->len - 1);
-          extra[3] = restored;
+          extra[5] = restored;
 
           labels[0] = ok ? "success" : "failure";
           hale_metric_inc (self->m_rollbacks, labels, 1);
@@ -461,7 +490,7 @@ sequence_next (Sequence *seq)
             {
               HaleReloadResult *r = g_ptr_array_index (seq->results, i);
               if (!r->success && r->critical)
-                publish_check (self, r, TRUE, errors);
+                publish_check (self, r, TRUE, errors, NULL);
             }
           g_signal_emit (self, signals[SIGNAL_ROLLBACK_FINISHED], 0, ok, errors);
           sequence_finish (seq, NULL);
@@ -481,12 +510,19 @@ current_service (Sequence *seq)
   return g_ptr_array_index (list, seq->index);
 }
 
+static char *
+plan_rollback (Sequence *seq, const char *not_the_certificate);
+
+/* @not_the_certificate: for a failure, why the certificate cannot have
+ * caused it, or NULL when it may have. */
 static void
-service_done (Sequence *seq, gboolean success, const char *error)
+service_done (Sequence *seq, gboolean success, const char *error, const char *not_the_certificate)
 {
   HaleReload *self = seq->self;
   const HaleServiceConfig *svc = current_service (seq);
   HaleReloadResult r = { 0 };
+  g_autofree char *skipped = NULL;
+  g_autofree char *shown = NULL;
 
   timer_clear (seq);
   r.service = svc->name;
@@ -497,7 +533,19 @@ service_done (Sequence *seq, gboolean success, const char *error)
   r.finished_at = g_get_real_time ();
   r.critical = svc->critical;
   r.rollback = seq->rollback;
-  record_result (self, seq, &r);
+
+  if (!seq->rollback && !success && svc->critical)
+    {
+      seq->critical_failed = TRUE;
+      seq->failed = svc;
+      /* Decided before the result goes out, so that every reader of it
+       * (D-Bus, halectl, /health, the journal) learns why the files
+       * stayed as they are. */
+      skipped = plan_rollback (seq, not_the_certificate);
+      if (skipped != NULL)
+        r.error = shown = g_strdup_printf ("%s; certificates not rolled back: %s", error, skipped);
+    }
+  record_result (self, seq, &r, skipped);
 
   if (seq->rollback)
     {
@@ -508,11 +556,10 @@ service_done (Sequence *seq, gboolean success, const char *error)
       return;
     }
 
+  seq->any_success |= success;
   g_ptr_array_add (seq->results, hale_reload_result_copy (&r));
-  if (!success && svc->critical)
+  if (seq->critical_failed)
     {
-      seq->critical_failed = TRUE;
-      seq->failed = svc;
       rollback_start (seq);
       return;
     }
@@ -540,7 +587,8 @@ health_failed (Sequence *seq)
   g_autofree char *error
       = g_strdup_printf ("health check %s: %s (no healthy answer within %s)", svc->health_check,
                          seq->probe_reason ? seq->probe_reason : "no answer", span);
-  service_done (seq, FALSE, error);
+  /* Reloaded, then unhealthy: what the rollback is for. */
+  service_done (seq, FALSE, error, NULL);
 }
 
 static void
@@ -564,7 +612,7 @@ probe_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   if (result->success)
     {
-      service_done (seq, TRUE, NULL);
+      service_done (seq, TRUE, NULL, NULL);
       return;
     }
   g_free (seq->probe_reason);
@@ -602,6 +650,40 @@ probe_start (Sequence *seq)
                            probe_cb, seq);
 }
 
+/* Why a failed reload job cannot be the certificate's doing, or NULL
+ * when it may be: systemd ran the reload and it failed or hung (job
+ * result "failed" or "timeout"), or took the job and gave no result in
+ * time. Every other failure happened before anything of the service
+ * could read a certificate. */
+static const char *
+not_the_certificate (const GError *error)
+{
+  if (error->domain != HALE_SYSTEMD_ERROR)
+    return NULL;
+  switch ((HaleSystemdError)error->code)
+    {
+      case HALE_SYSTEMD_ERROR_BUS:
+        return "systemd refused the reload, so it never ran and the certificate cannot have "
+               "caused the failure";
+      case HALE_SYSTEMD_ERROR_DISCONNECTED:
+        return "no service manager answered, so the reload never ran and the certificate cannot "
+               "have caused the failure";
+      case HALE_SYSTEMD_ERROR_NOT_TAKEN:
+        return "systemd did not take the reload job in time, so it never ran and the certificate "
+               "cannot have caused the failure";
+      case HALE_SYSTEMD_ERROR_JOB_FAILED:
+        if (g_str_equal (error->message, "failed") || g_str_equal (error->message, "timeout"))
+          return NULL;
+        /* invalid (the unit is not active), dependency, skipped,
+         * canceled: the reload did not run its course. */
+        return "the reload job ended without running, so the certificate cannot have caused the "
+               "failure";
+      case HALE_SYSTEMD_ERROR_TIMEOUT:
+      default:
+        return NULL;
+    }
+}
+
 static void
 job_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -614,13 +696,13 @@ job_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     return;
   if (error != NULL)
     {
-      service_done (seq, FALSE, error->message);
+      service_done (seq, FALSE, error->message, not_the_certificate (error));
       return;
     }
   svc = current_service (seq);
   if (svc->health_check == NULL)
     {
-      service_done (seq, TRUE, NULL);
+      service_done (seq, TRUE, NULL, NULL);
       return;
     }
   seq->backoff_ms = BACKOFF_FIRST_MS;
@@ -645,6 +727,41 @@ service_start (Sequence *seq)
 static void
 restore_next (Sequence *seq);
 
+/* One certificate put back (or not): recorded at once, so that a crash
+ * before the services are reloaded again still leaves the record of
+ * what was done to the files. */
+static void
+audit_restore (Sequence *seq, const char *name, const char *serial, const char *replaced,
+               const GError *error)
+{
+  HaleReload *self = seq->self;
+  g_autofree char *message = NULL;
+  const char *extra[] = { "step",   "restore", "serial",          serial, "previous_serial",
+                          replaced, "service", seq->failed->name, NULL };
+  HaleAuditEvent ev = { 0 };
+
+  if (error == NULL)
+    message = g_strdup_printf ("Rollback: certificate %s restored to serial %s (was %s) after %s "
+                               "failed",
+                               name, serial, replaced, seq->failed->name);
+  else
+    message = g_strdup_printf ("Rollback: certificate %s could not be restored to serial %s: %s",
+                               name, serial, error->message);
+  ev.event = HALE_EVENT_ROLLBACK;
+  ev.message_id = HALE_MESSAGE_ID_ROLLBACK;
+  ev.priority = error == NULL ? LOG_WARNING : LOG_CRIT;
+  ev.message = message;
+  ev.outcome = error == NULL ? "success" : "failure";
+  ev.resource_type = "certificate";
+  ev.resource_id = name;
+  ev.unit = seq->failed->unit;
+  ev.duration_ms = -1;
+  ev.error = error ? error->message : NULL;
+  ev.actor = sequence_actor (seq);
+  ev.extra = extra;
+  hale_audit_emit (self->audit, &ev);
+}
+
 static void
 restore_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -659,6 +776,9 @@ restore_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       sequence_check_cancelled (seq, NULL);
       return;
     }
+  audit_restore (seq, g_ptr_array_index (seq->restore_names, seq->restore_index),
+                 g_ptr_array_index (seq->restore_serials, seq->restore_index),
+                 g_ptr_array_index (seq->restore_replaced, seq->restore_index), error);
   if (error != NULL)
     g_ptr_array_add (seq->rollback_errors, g_strdup (error->message));
   seq->restore_index++;
@@ -690,42 +810,77 @@ restore_next (Sequence *seq)
   service_start (seq);
 }
 
-static void
-rollback_start (Sequence *seq)
+/* What a rollback after the failure of seq->failed would put back: the
+ * change this sequence was applying, and only that. Fills
+ * restore_names/serials/replaced; returns why nothing is put back
+ * (transfer full), or NULL when something is. */
+static char *
+plan_rollback (Sequence *seq, const char *not_the_certificate)
 {
   HaleReload *self = seq->self;
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) renewed = g_string_new (NULL);
 
   seq->restore_names = g_ptr_array_new_with_free_func (g_free);
   seq->restore_serials = g_ptr_array_new_with_free_func (g_free);
+  seq->restore_replaced = g_ptr_array_new_with_free_func (g_free);
   seq->rollback_errors = g_ptr_array_new_with_free_func (g_free);
 
-  for (guint i = 0; self->backup != NULL && i < seq->config->certificates->len; i++)
+  if (not_the_certificate != NULL)
+    return g_strdup (not_the_certificate);
+  if (self->backup == NULL)
+    return g_strdup ("haled keeps no backups without a state directory");
+
+  for (guint i = 0; i < seq->config->certificates->len; i++)
     {
       const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
       const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
+      const char *applying = g_hash_table_lookup (seq->start_serials, c->name);
       const char *good = hale_backup_get_good (self->backup, c->name);
 
-      if (info == NULL || good == NULL || g_str_equal (info->serial, good))
+      if (info == NULL || applying == NULL || good == NULL || g_str_equal (applying, good))
         continue;
+      if (!g_str_equal (info->serial, applying))
+        {
+          /* Renewed again while this sequence ran: not what the failed
+           * reload was applying. The reload that follows the renewal
+           * decides about it. */
+          g_string_append_printf (renewed, "%s%s", renewed->len ? ", " : "", c->name);
+          continue;
+        }
       if (!hale_backup_has (self->backup, c->name, good))
         {
-          g_ptr_array_add (seq->rollback_errors,
+          g_ptr_array_add (problems,
                            g_strdup_printf ("no backup of %s serial %s to restore", c->name, good));
           continue;
         }
       g_ptr_array_add (seq->restore_names, g_strdup (c->name));
       g_ptr_array_add (seq->restore_serials, g_strdup (good));
+      g_ptr_array_add (seq->restore_replaced, g_strdup (applying));
     }
 
+  if (renewed->len > 0)
+    g_message ("%s failed; %s renewed during the sequence: left for the reload that follows",
+               seq->failed->name, renewed->str);
+  if (seq->restore_names->len > 0)
+    return NULL;
+  if (problems->len > 0)
+    {
+      g_ptr_array_add (problems, NULL);
+      return g_strjoinv ("; ", (char **)problems->pdata);
+    }
+  if (renewed->len > 0)
+    return g_strdup_printf ("%s renewed again during the reload; the reload that follows applies "
+                            "it",
+                            renewed->str);
+  return g_strdup ("no certificate changed since the last good reload");
+}
+
+static void
+rollback_start (Sequence *seq)
+{
   if (seq->restore_names->len == 0)
     {
-      if (seq->rollback_errors->len > 0)
-        g_message ("%s failed and nothing can be rolled back: %s", seq->failed->name,
-                   (char *)g_ptr_array_index (seq->rollback_errors, 0));
-      else
-        g_message ("%s failed, but no certificate changed since the last good reload: "
-                   "nothing to roll back",
-                   seq->failed->name);
       sequence_finish (seq, NULL);
       return;
     }
@@ -759,6 +914,14 @@ sequence_start (HaleReload *self, GPtrArray *services, const HaleAuditActor *act
   seq->services = g_ptr_array_ref (services);
   seq->cancellable = g_cancellable_new ();
   seq->results = g_ptr_array_new_with_free_func ((GDestroyNotify)hale_reload_result_free);
+  seq->start_serials = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < seq->config->certificates->len; i++)
+    {
+      const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
+      const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
+      if (info != NULL && info->serial != NULL)
+        g_hash_table_insert (seq->start_serials, g_strdup (c->name), g_strdup (info->serial));
+    }
   if (actor != NULL)
     {
       seq->has_actor = TRUE;

@@ -204,6 +204,13 @@ static GError *
 timeout_error (Call *call)
 {
   g_autofree char *span = hale_duration_format (call->timeout);
+
+  /* Without a job the manager never saw the reload (stopped, hung,
+   * swamped): whatever the unit's files hold played no part. */
+  if (call->job == NULL)
+    return g_error_new (HALE_SYSTEMD_ERROR, HALE_SYSTEMD_ERROR_NOT_TAKEN,
+                        "timeout: systemd did not take the reload of %s within %s", call->unit,
+                        span);
   return g_error_new (HALE_SYSTEMD_ERROR, HALE_SYSTEMD_ERROR_TIMEOUT,
                       "timeout: no result for the reload of %s within %s", call->unit, span);
 }

@@ -29,6 +29,10 @@ typedef enum
   HALE_SYSTEMD_ERROR_TIMEOUT,
   /* The connection is closed. */
   HALE_SYSTEMD_ERROR_DISCONNECTED,
+  /* No answer to ReloadUnit within the timeout: systemd never took the
+   * job, so nothing of the unit ran. The message starts with
+   * "timeout". */
+  HALE_SYSTEMD_ERROR_NOT_TAKEN,
 } HaleSystemdError;
 
 #define HALE_TYPE_SYSTEMD (hale_systemd_get_type ())
@@ -46,7 +50,8 @@ hale_systemd_get_connection (HaleSystemd *self);
 /* Reloads @unit and waits for its job to finish. @timeout (usec, > 0)
  * covers the call and the job; when it runs out the job is cancelled
  * (Job.Cancel) so it does not linger in systemd's queue, and the error
- * is HALE_SYSTEMD_ERROR_TIMEOUT. Cancelling @cancellable stops waiting
+ * is HALE_SYSTEMD_ERROR_TIMEOUT, or HALE_SYSTEMD_ERROR_NOT_TAKEN when
+ * systemd had not answered the call yet. Cancelling @cancellable stops waiting
  * (G_IO_ERROR_CANCELLED) but leaves the job to systemd. */
 void
 hale_systemd_reload_unit_async (HaleSystemd *self, const char *unit, gint64 timeout,
