@@ -439,6 +439,9 @@ static const ErrorCase error_cases[] = {
     "Endpoint ca:ExpectedStatus", "is an empty range" },
   { "endpoint-status-code", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=700\n",
     "Endpoint ca:ExpectedStatus", "codes from 100 to 599" },
+  /* Found by fuzz-config: an empty value was a GLib critical. */
+  { "endpoint-status-empty", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=\n",
+    "Endpoint ca:ExpectedStatus", "is not an HTTP status or range" },
   { "endpoint-ca-relative", "[Endpoint ca]\nURL=https://ca/\nCAFile=ca.pem\n", "Endpoint ca:CAFile",
     "\"ca.pem\" is not an absolute path" },
   { "set-twice", "[Network]\nTimeout=5s\nCheckInterval=1m\nTimeout=6s\n", "Network:Timeout",

@@ -812,8 +812,8 @@ read_seed_check (Verdict *v, const char *name, JsonNode *node)
   return verdict_problem (v, "seed: check %s is judged by %s", name, node_kind (judge));
 }
 
-/* The rotation agent's report (Format=seed, docs/checks.md): {"health": "passed"|"warn"|"fail", "qos": 0..1,
- * "state", "checks": [...] or {...}}. "health" decides. */
+/* The rotation agent's report (Format=seed, docs/checks.md): {"health": "passed"|"warn"|"fail",
+ * "qos": 0..1, "state", "checks": [...] or {...}}. "health" decides. */
 static gboolean
 read_seed (JsonObject *o, Verdict *v)
 {
@@ -1052,6 +1052,20 @@ judge_answer (Check *c, guint http_status, const char *content_type, const char 
   if (!*out_ok)
     g_variant_builder_add (details, "{sv}", "reason", g_variant_new_string (*out_message));
   verdict_clear (&v);
+}
+
+/* The answer parser on its own, for the fuzzers (tests/fuzz). */
+void
+hale_checks_judge_answer (HaleCheckFormat format, guint http_status, const char *content_type,
+                          const char *data, gsize len, GVariant **out_details, gboolean *out_ok,
+                          guint *out_severity, char **out_message)
+{
+  Check c = { .format = format };
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  judge_answer (&c, http_status, content_type, data, len, &b, out_ok, out_severity, out_message);
+  *out_details = g_variant_ref_sink (g_variant_builder_end (&b));
 }
 
 /* ---- http --------------------------------------------------------------- */

@@ -93,6 +93,13 @@ gboolean
 hale_checks_report (HaleChecks *self, const char *name, const char *status, const char *message,
                     GError **error);
 
+/* Judges one HTTP answer as an http check of @format would: its
+ * verdict, message and a{sv} details (transfer full). */
+void
+hale_checks_judge_answer (HaleCheckFormat format, guint http_status, const char *content_type,
+                          const char *data, gsize len, GVariant **out_details, gboolean *out_ok,
+                          guint *out_severity, char **out_message);
+
 /* Runs the named checks (NULL: all) now, for cache=false. Refused with
  * RATE_LIMITED when the same check was forced less than a few seconds
  * ago, so a client cannot make hale hammer the services. */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fuzz-check-answer: another service's health answer, as an http check reads it.
+ *
+ * Input: one byte for Format= (auto, ft, health+json, seed, status),
+ * two for the HTTP status, the Content-Type up to the first newline,
+ * then the body. The harness only calls the parser's entry point. */
+#include "fuzz-common.h"
+#include "hale-checks.h"
+
+#include <string.h>
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  fuzz_quiet_logs ();
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  static const HaleCheckFormat formats[] = {
+    HALE_CHECK_FORMAT_AUTO, HALE_CHECK_FORMAT_FT,     HALE_CHECK_FORMAT_HEALTH_JSON,
+    HALE_CHECK_FORMAT_SEED, HALE_CHECK_FORMAT_STATUS,
+  };
+  g_autoptr (GVariant) details = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *content_type = NULL;
+  const char *body, *newline;
+  gboolean ok = FALSE;
+  guint severity = 0;
+  guint status;
+
+  if (size < 3)
+    return 0;
+  status = 100 + ((data[1] << 8 | data[2]) % 500);
+  body = (const char *)data + 3;
+  size -= 3;
+  newline = memchr (body, '\n', size);
+  if (newline != NULL)
+    {
+      content_type = g_strndup (body, newline - body);
+      size -= newline + 1 - body;
+      body = newline + 1;
+    }
+  hale_checks_judge_answer (formats[data[0] % G_N_ELEMENTS (formats)], status, content_type, body,
+                            size, &details, &ok, &severity, &message);
+
+  /* What reaches /health, D-Bus and the journal: one valid UTF-8 line,
+   * a severity of 1 or 2, details a vardict. */
+  if (message == NULL || !g_utf8_validate (message, -1, NULL) || strchr (message, '\n') != NULL)
+    __builtin_trap ();
+  if (severity < 1 || severity > 2)
+    __builtin_trap ();
+  if (details == NULL || !g_variant_is_of_type (details, G_VARIANT_TYPE_VARDICT))
+    __builtin_trap ();
+  return 0;
+}
