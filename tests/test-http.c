@@ -774,6 +774,20 @@ test_http_bad_requests (Fixture *f, gconstpointer data)
   g_assert_cmpuint (status_of (f, port, "/health"), ==, 200);
 }
 
+/* One whole request on a connection of its own, and what came back
+ * until the server hung up (NUL-terminated). */
+static void
+raw_exchange (guint16 port, const char *request, RawExchange *exchange)
+{
+  exchange->connection = raw_connect (port);
+  g_assert_true (raw_send (exchange->connection, request, strlen (request)));
+  raw_receive_async (exchange);
+  HALE_TEST_WAIT_UNTIL (exchange->done);
+  exchange->buffer[exchange->length] = '\0';
+  g_io_stream_close (G_IO_STREAM (exchange->connection), NULL, NULL);
+  g_clear_object (&exchange->connection);
+}
+
 /* A request haled refuses before its body is answered at once, body or
  * no body: none of these sends the body it declares, and each answer
  * comes well before the 10 s I/O timeout would close the connection. */
@@ -806,12 +820,8 @@ test_http_refused_at_once (Fixture *f, gconstpointer data)
       gint64 took;
 
       g_test_message ("request %" G_GSIZE_FORMAT ": %s", i, cases[i].request);
-      exchange.connection = raw_connect (port);
-      g_assert_true (raw_send (exchange.connection, cases[i].request, strlen (cases[i].request)));
-      raw_receive_async (&exchange);
-      HALE_TEST_WAIT_UNTIL (exchange.done);
+      raw_exchange (port, cases[i].request, &exchange);
       took = g_get_monotonic_time () - start;
-      exchange.buffer[exchange.length] = '\0';
       g_assert_true (g_str_has_prefix (exchange.buffer, cases[i].status));
       g_assert_nonnull (strstr (exchange.buffer, "Connection: close\r\n"));
       if (g_str_has_prefix (cases[i].request, "HEAD"))
@@ -819,8 +829,6 @@ test_http_refused_at_once (Fixture *f, gconstpointer data)
       else
         g_assert_nonnull (strstr (exchange.buffer, "\"error\":"));
       g_assert_cmpint (took, <, 2 * G_USEC_PER_SEC);
-      g_io_stream_close (G_IO_STREAM (exchange.connection), NULL, NULL);
-      g_object_unref (exchange.connection);
     }
   g_assert_cmpuint (status_of (f, port, "/health"), ==, 200);
 }
@@ -840,16 +848,10 @@ test_http_no_keepalive_on_old_libsoup (Fixture *f, gconstpointer data)
       g_test_skip ("libsoup 3.3 and later free closed kept-alive connections");
       return;
     }
-  exchange.connection = raw_connect (port);
-  g_assert_true (raw_send (exchange.connection, request, strlen (request)));
-  /* read_all ends only when haled hangs up. */
-  raw_receive_async (&exchange);
-  HALE_TEST_WAIT_UNTIL (exchange.done);
-  exchange.buffer[exchange.length] = '\0';
+  /* It ends only when haled hangs up. */
+  raw_exchange (port, request, &exchange);
   g_assert_true (g_str_has_prefix (exchange.buffer, "HTTP/1.1 200"));
   g_assert_nonnull (strstr (exchange.buffer, "Connection: close\r\n"));
-  g_io_stream_close (G_IO_STREAM (exchange.connection), NULL, NULL);
-  g_object_unref (exchange.connection);
 }
 
 int

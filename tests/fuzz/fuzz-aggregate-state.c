@@ -31,7 +31,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   const char *names[] = { "hale.conf", NULL };
   g_autoptr (GError) error = NULL;
 
-  fuzz_quiet_logs ();
   config = hale_config_load_from_data (names, &bytes, &error);
   if (config == NULL)
     g_error ("%s", error->message);

@@ -9,13 +9,6 @@
 
 #include <string.h>
 
-int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_quiet_logs ();
-  return 0;
-}
-
 static void
 check_text (const char *text)
 {

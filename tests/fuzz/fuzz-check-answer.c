@@ -10,13 +10,6 @@
 #include <string.h>
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_quiet_logs ();
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static const HaleCheckFormat formats[] = {

@@ -11,11 +11,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize (int *argc, char ***argv);
 
-/* Hostile input makes hale log warnings by the million: they are what
- * it should do, not findings, and writing them would be most of the
- * time spent. Criticals (g_return_if_fail) still abort. */
-void
-fuzz_quiet_logs (void);
+/* Every harness starts with its logs quiet (fuzz-common.c): hostile
+ * input makes hale log warnings by the million, which are what it
+ * should do, not findings. Criticals (g_return_if_fail) still abort. */
 
 /* A private directory for the harness's files, removed at exit. */
 const char *

@@ -13,13 +13,6 @@
 #define MAX_FILES 8
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_quiet_logs ();
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static const char *const names[MAX_FILES + 1] = {

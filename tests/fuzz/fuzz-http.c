@@ -49,7 +49,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   HaleReport *report;
   HaleMetrics *metrics;
 
-  fuzz_quiet_logs ();
   write_file ("token", "fuzz-token-0123456789\n");
   /* "user:secret", bcrypt cost 4: a credential check stays cheap. */
   write_file ("users", "user:$2b$04$.vHvj4g3VAe4kCqlCLci1O4VtaBFT5a9uBMZ11zm5EIDRUW6sqlwW\n");

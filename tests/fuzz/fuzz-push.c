@@ -34,7 +34,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (HaleConfig) config = NULL;
 
-  fuzz_quiet_logs ();
   config = hale_config_load_from_data (names, &bytes, &error);
   if (config == NULL)
     g_error ("%s", error->message);

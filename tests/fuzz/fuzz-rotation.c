@@ -32,7 +32,6 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   HaleMetrics *metrics;
 
-  fuzz_quiet_logs ();
   metrics = hale_metrics_new ("hale");
   rotation = hale_rotation_new (metrics, hale_audit_new (metrics));
   return 0;

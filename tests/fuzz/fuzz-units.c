@@ -12,13 +12,6 @@
 #include <string.h>
 
 int
-LLVMFuzzerInitialize (int *argc, char ***argv)
-{
-  fuzz_quiet_logs ();
-  return 0;
-}
-
-int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autofree char *text = g_strndup ((const char *)data, size);
