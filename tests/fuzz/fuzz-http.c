@@ -19,6 +19,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -107,8 +108,23 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size_t sent = 0;
 
   address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  if (fd < 0 || connect (fd, (struct sockaddr *)&address, sizeof address) < 0)
-    g_error ("connect: %s", g_strerror (errno));
+  if (fd < 0)
+    g_error ("socket: %s", g_strerror (errno));
+  /* libFuzzer's timer (SIGALRM) may interrupt the connect, which then
+   * goes on by itself. */
+  if (connect (fd, (struct sockaddr *)&address, sizeof address) < 0)
+    {
+      struct pollfd pfd = { fd, POLLOUT, 0 };
+      int soerror = 0;
+      socklen_t len = sizeof soerror;
+
+      if (errno != EINTR)
+        g_error ("connect: %s", g_strerror (errno));
+      while (poll (&pfd, 1, 5000) < 0 && errno == EINTR)
+        ;
+      if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &soerror, &len) < 0 || soerror != 0)
+        g_error ("connect: %s", g_strerror (soerror));
+    }
   g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, &client);
   while (sent < size && !client.done)
     {
