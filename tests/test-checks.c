@@ -581,6 +581,11 @@ test_garbage (Fixture *f, gconstpointer data)
       "ft: checks[0].severity is not 1, 2 or 3" },
     { "application/json", "{\"checks\":[null]}", HALE_CHECK_FORMAT_AUTO,
       "ft: checks[0] is null, not an object" },
+    /* Found by fuzz-check-answer: the name came into the one-line
+     * message as the service wrote it, newlines and all. */
+    { "application/json",
+      "{\"health\":\"passed\",\"checks\":[{\"name\":\"a\\nb\",\"status\":\"eue\"}]}",
+      HALE_CHECK_FORMAT_AUTO, "seed: check a b: unknown status \"eue\"" },
     { "application/json", "{\"health\":\"passed\",\"qos\":\"high\"}", HALE_CHECK_FORMAT_AUTO,
       "seed: qos is a string, not a number" },
     { "application/json", "{\"health\":\"passed\",\"qos\":7}", HALE_CHECK_FORMAT_AUTO,

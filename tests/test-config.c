@@ -439,6 +439,9 @@ static const ErrorCase error_cases[] = {
     "Endpoint ca:ExpectedStatus", "is an empty range" },
   { "endpoint-status-code", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=700\n",
     "Endpoint ca:ExpectedStatus", "codes from 100 to 599" },
+  /* Found by fuzz-config: an empty value was a GLib critical. */
+  { "endpoint-status-empty", "[Endpoint ca]\nURL=https://ca/\nExpectedStatus=\n",
+    "Endpoint ca:ExpectedStatus", "is not an HTTP status or range" },
   { "endpoint-ca-relative", "[Endpoint ca]\nURL=https://ca/\nCAFile=ca.pem\n", "Endpoint ca:CAFile",
     "\"ca.pem\" is not an absolute path" },
   { "set-twice", "[Network]\nTimeout=5s\nCheckInterval=1m\nTimeout=6s\n", "Network:Timeout",
@@ -841,6 +844,35 @@ test_categories (Fixture *f, gconstpointer data)
   g_assert_null (hale_config_find_category (config, "nope"));
 }
 
+/* From memory, as the fuzzer reads it: the main file and a drop-in. A
+ * NUL byte used to cut a file short without a word: what came after it
+ * (here a second listener) was dropped. */
+static void
+test_from_data (void)
+{
+  static const char main_text[] = "[Monitoring]\nMetricsListen=127.0.0.1:9091\n";
+  static const char dropin[] = "[Network]\nTimeout=3s\n";
+  static const char with_nul[] = "[Network]\nTimeout=3s\n\0[Monitoring]\nHealthListen=:1\n";
+  const char *names[] = { "/etc/hale/hale.conf", "/etc/hale/hale.conf.d/10-a.conf", NULL };
+  g_autoptr (GBytes) a = g_bytes_new_static (main_text, sizeof main_text - 1);
+  g_autoptr (GBytes) b = g_bytes_new_static (dropin, sizeof dropin - 1);
+  g_autoptr (GBytes) c = g_bytes_new_static (with_nul, sizeof with_nul - 1);
+  GBytes *good[] = { a, b };
+  GBytes *bad[] = { a, c };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HaleConfig) config = hale_config_load_from_data (names, good, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->metrics_listen, ==, "127.0.0.1:9091");
+  g_assert_cmpint (config->timeout, ==, 3 * G_USEC_PER_SEC);
+  g_assert_cmpstrv (config->files, names);
+
+  g_assert_null (hale_config_load_from_data (names, bad, &error));
+  g_assert_error (error, HALE_CONFIG_ERROR, HALE_CONFIG_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==,
+                   "/etc/hale/hale.conf.d/10-a.conf: a NUL byte at offset 21: not a text file");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -867,5 +899,6 @@ main (int argc, char **argv)
       g_test_add (name, Fixture, &error_cases[i], fixture_setup, test_error, fixture_teardown);
     }
   g_test_add_func ("/config/list-keys", test_list_keys);
+  g_test_add_func ("/config/from-data", test_from_data);
   return g_test_run ();
 }

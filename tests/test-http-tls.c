@@ -540,6 +540,10 @@ test_tls_renewal (Fixture *f, gconstpointer data)
   gboolean seen = FALSE;
   gint64 deadline;
   guint64 connection_id;
+  /* With libsoup 3.2 haled ends every connection after its answer
+   * (hale-http.c: libsoup 3.2 leaks closed kept-alive ones): no
+   * connection stays open across the renewal then. */
+  gboolean keepalive = soup_get_major_version () > 3 || soup_get_minor_version () >= 3;
 
   configure_ok (f, &setup);
   msg = request (f, "/metrics", NULL, &error);
@@ -549,7 +553,10 @@ test_tls_renewal (Fixture *f, gconstpointer data)
   g_clear_object (&msg);
   msg = request (f, "/metrics", NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (soup_message_get_connection_id (msg), ==, connection_id);
+  if (keepalive)
+    g_assert_cmpuint (soup_message_get_connection_id (msg), ==, connection_id);
+  else
+    g_assert_cmpuint (soup_message_get_connection_id (msg), !=, connection_id);
   g_clear_object (&msg);
 
   /* A new key too: the pair is read together. */
@@ -574,11 +581,12 @@ test_tls_renewal (Fixture *f, gconstpointer data)
     }
   g_assert_true (seen);
 
-  /* The fixture's session kept its connection alive: the old one. */
+  /* The fixture's session kept its connection alive: the old one (on
+   * libsoup 3.2 a new connection: the new one). */
   msg = request (f, "/metrics", NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
-  g_assert_true (peer_is (msg, f->server));
+  g_assert_true (peer_is (msg, keepalive ? f->server : renewed));
   g_clear_object (&msg);
 
   /* A renewal gone wrong (a key of another certificate): said loudly,

@@ -266,6 +266,8 @@ test_listen (void)
     { "[::1]9091", HALE_UNITS_ERROR_INVALID, "has no port" },
     { "[::1:9091", HALE_UNITS_ERROR_INVALID, "no closing ']'" },
     { "[127.0.0.1]:9091", HALE_UNITS_ERROR_INVALID, "is not an IPv6 address" },
+    /* GLib 2.74 cannot make an address of it: haled could not bind it. */
+    { "[fe80::1%eth0]:9091", HALE_UNITS_ERROR_INVALID, "has a zone" },
     { "bad host:9091", HALE_UNITS_ERROR_INVALID, "\"bad host\" is not an IP address" },
     /* haled never resolves a name to listen on: --check-config says so. */
     { "example.com:9091", HALE_UNITS_ERROR_INVALID, "\"example.com\" is not an IP address" },

@@ -293,6 +293,21 @@ hale_size_parse (const char *text, guint64 *out_bytes, GError **error)
   return FALSE;
 }
 
+/* What hale-http.c can turn into a GInetAddress. g_hostname_is_ip_address()
+ * also takes a scope ("fe80::1%eth0"), which GLib 2.74 cannot parse into
+ * an address: such a Listen= passed the check and then failed to bind
+ * with no reason given. */
+static gboolean
+is_bindable_address (const char *host)
+{
+  g_autoptr (GInetAddress) address = NULL;
+
+  if (!g_hostname_is_ip_address (host))
+    return FALSE;
+  address = g_inet_address_new_from_string (host);
+  return address != NULL;
+}
+
 gboolean
 hale_listen_parse (const char *text, char **out_host, guint16 *out_port, GError **error)
 {
@@ -319,10 +334,14 @@ hale_listen_parse (const char *text, char **out_host, guint16 *out_port, GError 
           return FALSE;
         }
       host = g_strndup (text + 1, end - text - 1);
-      if (strchr (host, ':') == NULL || !g_hostname_is_ip_address (host))
+      if (strchr (host, ':') == NULL || !is_bindable_address (host))
         {
           g_set_error (error, HALE_UNITS_ERROR, HALE_UNITS_ERROR_INVALID,
-                       "\"%s\": \"%s\" is not an IPv6 address", text, host);
+                       strchr (host, '%') != NULL
+                           ? "\"%s\": \"%s\" has a zone (%%...): haled listens on plain "
+                             "addresses only"
+                           : "\"%s\": \"%s\" is not an IPv6 address",
+                       text, host);
           return FALSE;
         }
       if (end[1] != ':')
@@ -354,7 +373,7 @@ hale_listen_parse (const char *text, char **out_host, guint16 *out_port, GError 
         g_clear_pointer (&host, g_free);
       /* What the HTTP face can bind without a DNS lookup at start-up:
        * --check-config must not pass what haled then refuses. */
-      else if (!g_hostname_is_ip_address (host) && g_ascii_strcasecmp (host, "localhost") != 0)
+      else if (!is_bindable_address (host) && g_ascii_strcasecmp (host, "localhost") != 0)
         {
           g_set_error (error, HALE_UNITS_ERROR, HALE_UNITS_ERROR_INVALID,
                        "\"%s\": \"%s\" is not an IP address; write a literal address "

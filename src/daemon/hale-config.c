@@ -566,7 +566,8 @@ parse_status_range (const char *text, HaleStatusRange *out)
   g_auto (GStrv) parts = g_strsplit (text, "-", 3);
   guint64 lo, hi;
 
-  if (g_strv_length (parts) > 2
+  /* An empty value splits into no parts at all. */
+  if (parts[0] == NULL || g_strv_length (parts) > 2
       || !g_ascii_string_to_unsigned (g_strstrip (parts[0]), 10, 100, 599, &lo, NULL)
       || (parts[1] != NULL
           && !g_ascii_string_to_unsigned (g_strstrip (parts[1]), 10, 100, 599, &hi, NULL)))
@@ -966,8 +967,19 @@ load_file (Loader *l, const char *file, const char *raw, gsize raw_length)
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) group_names = NULL;
-  g_autofree char *contents = strip_header_comments (raw, raw_length);
-  gsize length = strlen (contents);
+  g_autofree char *contents = NULL;
+  gsize length;
+  const char *nul = memchr (raw, '\0', raw_length);
+
+  /* Everything after a NUL byte would be dropped without a word. */
+  if (nul != NULL)
+    {
+      problem (l, "%s: a NUL byte at offset %" G_GSIZE_FORMAT ": not a text file", file,
+               (gsize)(nul - raw));
+      return;
+    }
+  contents = strip_header_comments (raw, raw_length);
+  length = strlen (contents);
 
   if (!g_key_file_load_from_data (kf, contents, length, G_KEY_FILE_NONE, &error))
     {
@@ -1501,10 +1513,50 @@ check_categories (Loader *l, HaleConfig *config)
     }
 }
 
+/* Builds the configuration from what the loader read, checked as a whole. */
+static HaleConfig *
+loader_finish (Loader *l, GError **error)
+{
+  g_autoptr (HaleConfig) config = hale_config_new_default ();
+
+  for (guint i = 0; i < l->groups->len; i++)
+    build_group (l, config, g_ptr_array_index (l->groups, i));
+  check_listen (l, config);
+  check_certificate_paths (l, config);
+  check_tls_and_auth (l, config);
+  check_reload_on_change (l, config);
+  resolve_checks (config);
+  check_categories (l, config);
+
+  if (l->problems->len > 0)
+    {
+      g_autofree char *message = NULL;
+      g_ptr_array_add (l->problems, NULL);
+      message = g_strjoinv ("\n", (char **)l->problems->pdata);
+      g_set_error_literal (error, HALE_CONFIG_ERROR, HALE_CONFIG_ERROR_INVALID, message);
+      loader_clear (l);
+      return NULL;
+    }
+
+  g_strfreev (config->files);
+  g_ptr_array_add (l->files, NULL);
+  config->files = g_strdupv ((char **)l->files->pdata);
+  loader_clear (l);
+  return g_steal_pointer (&config);
+}
+
+static void
+loader_init (Loader *l)
+{
+  l->files = g_ptr_array_new_with_free_func (g_free);
+  l->problems = g_ptr_array_new_with_free_func (g_free);
+  l->groups = g_ptr_array_new_with_free_func (merged_group_free);
+  l->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
 HaleConfig *
 hale_config_load (const char *path, GError **error)
 {
-  g_autoptr (HaleConfig) config = NULL;
   Loader l = { 0 };
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -1515,37 +1567,30 @@ hale_config_load (const char *path, GError **error)
       return NULL;
     }
 
-  l.files = g_ptr_array_new_with_free_func (g_free);
-  l.problems = g_ptr_array_new_with_free_func (g_free);
-  l.groups = g_ptr_array_new_with_free_func (merged_group_free);
-  l.by_name = g_hash_table_new (g_str_hash, g_str_equal);
-
+  loader_init (&l);
   read_file (&l, path);
   read_dropins (&l, path);
+  return loader_finish (&l, error);
+}
 
-  config = hale_config_new_default ();
-  for (guint i = 0; i < l.groups->len; i++)
-    build_group (&l, config, g_ptr_array_index (l.groups, i));
-  check_listen (&l, config);
-  check_certificate_paths (&l, config);
-  check_tls_and_auth (&l, config);
-  check_reload_on_change (&l, config);
-  resolve_checks (config);
-  check_categories (&l, config);
+HaleConfig *
+hale_config_load_from_data (const char *const *names, GBytes *const *contents, GError **error)
+{
+  Loader l = { 0 };
 
-  if (l.problems->len > 0)
+  g_return_val_if_fail (names != NULL && names[0] != NULL, NULL);
+
+  loader_init (&l);
+  for (guint i = 0; names[i] != NULL; i++)
     {
-      g_autofree char *message = NULL;
-      g_ptr_array_add (l.problems, NULL);
-      message = g_strjoinv ("\n", (char **)l.problems->pdata);
-      g_set_error_literal (error, HALE_CONFIG_ERROR, HALE_CONFIG_ERROR_INVALID, message);
-      loader_clear (&l);
-      return NULL;
-    }
+      char *name = g_strdup (names[i]);
+      gsize length = 0;
+      const char *raw = g_bytes_get_data (contents[i], &length);
 
-  g_strfreev (config->files);
-  g_ptr_array_add (l.files, NULL);
-  config->files = g_strdupv ((char **)l.files->pdata);
-  loader_clear (&l);
-  return g_steal_pointer (&config);
+      g_autofree char *text = g_strndup (raw != NULL ? raw : "", length);
+
+      g_ptr_array_add (l.files, name);
+      load_file (&l, name, text, length);
+    }
+  return loader_finish (&l, error);
 }

@@ -177,6 +177,12 @@ hale_config_new_default (void);
 HaleConfig *
 hale_config_load (const char *path, GError **error);
 
+/* The same from memory: @names[0] is the main file, the rest its
+ * drop-ins in the order given; @contents holds one text per name.
+ * @names only label the problems (nothing is read from disk). */
+HaleConfig *
+hale_config_load_from_data (const char *const *names, GBytes *const *contents, GError **error);
+
 HaleConfig *
 hale_config_ref (HaleConfig *config);
 void

@@ -466,8 +466,11 @@ read_health_json (JsonObject *o, Verdict *v)
 /* One entry of a seed report's "checks": an object with "ok", "status"
  * or "health", or a bare boolean or word. */
 static gboolean
-read_seed_check (Verdict *v, const char *name, JsonNode *node)
+read_seed_check (Verdict *v, const char *raw_name, JsonNode *node)
 {
+  /* It goes into the one-line message: as the service wrote it, it may
+   * hold newlines. */
+  g_autofree char *name = clean_text (raw_name);
   JsonNode *judge = node;
   JsonNode *data = NULL;
   const char *output = NULL;
