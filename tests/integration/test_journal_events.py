@@ -80,6 +80,11 @@ DegradedThreshold=1s
 URL=http://127.0.0.1:%d/
 Critical=true
 
+[Check dependency]
+URL=http://127.0.0.1:%d/
+Interval=1s
+Timeout=1s
+
 [Service ok]
 Unit=ok.service
 ReloadOnChange=current
@@ -90,7 +95,7 @@ Unit=fail.service
 ReloadOnChange=current
 Critical=true
 Timeout=5s
-""" % dep_port
+""" % (dep_port, dep_port)
         h.start_haled(config)
         pids.append(h.haled.pid)
         pid = h.haled.pid
@@ -107,6 +112,8 @@ Timeout=5s
 
         # The dependency is away past DegradedThreshold, then answers.
         await_event("degraded_entered", 15)
+        # The same dependency as a [Check]: critical while it is away.
+        await_event("check_status_changed", 15)
         server = ThreadingHTTPServer(("127.0.0.1", dep_port), Ok)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
