@@ -113,6 +113,18 @@ unit_forbids (const char *dir, GVariant *props)
   return NULL;
 }
 
+/* The properties of @interface of the unit at @path, as a{sv}. */
+static GVariant *
+get_all (GDBusConnection *bus, const char *path, const char *interface, GError **error)
+{
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties", "GetAll",
+      g_variant_new ("(s)", interface), G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 5000,
+      NULL, error);
+
+  return reply != NULL ? g_variant_get_child_value (reply, 0) : NULL;
+}
+
 /* The service properties of @unit from the system manager; NULL (no
  * error) when there is no system manager or no such unit: then nothing
  * runs haled under a sandbox here. */
@@ -121,7 +133,7 @@ unit_properties (const char *unit, GError **error)
 {
   g_autoptr (GDBusConnection) bus = NULL;
   g_autoptr (GVariant) reply = NULL;
-  g_autoptr (GVariant) props = NULL;
+  g_autoptr (GVariant) unit_props = NULL;
   const char *path = NULL;
   const char *load_state = NULL;
   g_autoptr (GError) local = NULL;
@@ -137,26 +149,11 @@ unit_properties (const char *unit, GError **error)
     return NULL;
   g_variant_get (reply, "(&o)", &path);
 
-  props = g_dbus_connection_call_sync (
-      bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties", "GetAll",
-      g_variant_new ("(s)", "org.freedesktop.systemd1.Unit"), G_VARIANT_TYPE ("(a{sv})"),
-      G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
-  if (props == NULL)
+  unit_props = get_all (bus, path, "org.freedesktop.systemd1.Unit", error);
+  if (unit_props == NULL || !g_variant_lookup (unit_props, "LoadState", "&s", &load_state)
+      || !g_str_equal (load_state, "loaded"))
     return NULL;
-  {
-    g_autoptr (GVariant) dict = g_variant_get_child_value (props, 0);
-    if (!g_variant_lookup (dict, "LoadState", "&s", &load_state)
-        || !g_str_equal (load_state, "loaded"))
-      return NULL;
-  }
-  g_clear_pointer (&props, g_variant_unref);
-  props = g_dbus_connection_call_sync (
-      bus, "org.freedesktop.systemd1", path, "org.freedesktop.DBus.Properties", "GetAll",
-      g_variant_new ("(s)", "org.freedesktop.systemd1.Service"), G_VARIANT_TYPE ("(a{sv})"),
-      G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
-  if (props == NULL)
-    return NULL;
-  return g_variant_get_child_value (props, 0);
+  return get_all (bus, path, "org.freedesktop.systemd1.Service", error);
 }
 
 static void
