@@ -1497,8 +1497,13 @@ check_rollback_dirs (Loader *l, HaleConfig *config)
   for (guint i = 0; i < config->certificates->len; i++)
     {
       HaleCertificateConfig *c = g_ptr_array_index (config->certificates, i);
+      g_autofree char *dir = hale_sandbox_rollback_dir (c->path);
+      g_autofree char *key_dir = c->key_path ? hale_sandbox_rollback_dir (c->key_path) : NULL;
+
       check_rollback_dir (l, c, "Path", c->path);
-      check_rollback_dir (l, c, "KeyPath", c->key_path);
+      /* A key next to its certificate is the same directory: said once. */
+      if (g_strcmp0 (dir, key_dir) != 0)
+        check_rollback_dir (l, c, "KeyPath", c->key_path);
     }
 }
 
