@@ -18,10 +18,13 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hale-config.h"
 #include "hale-names.h"
+#include "hale-sandbox.h"
 #include "hale-units.h"
 
 G_DEFINE_QUARK (hale - config - error - quark, hale_config_error)
@@ -1475,6 +1478,47 @@ check_reload_on_change (Loader *l, HaleConfig *config)
     }
 }
 
+/* A rollback writes certificates and keys back where they are: a
+ * directory haled may not write (a read-only mount under the sandbox of
+ * haled.service, or its permissions) is said now, not when the
+ * rollback fails. A missing directory is the certificate check's
+ * concern. */
+static void
+check_rollback_dir (Loader *l, const HaleCertificateConfig *c, const char *key, const char *path)
+{
+  g_autofree char *group = g_strdup_printf ("Certificate %s", c->name);
+  g_autofree char *dir = path != NULL ? hale_sandbox_rollback_dir (path) : NULL;
+  int saved;
+
+  if (dir == NULL || access (dir, W_OK) == 0 || errno == ENOENT || errno == ENOTDIR)
+    return;
+  saved = errno;
+  problem (l,
+           "%s:%s:%s: %s is not writable (%s), so a rollback could not put the previous file "
+           "back; for haled.service grant it with ReadWritePaths=%s in a drop-in (systemctl edit "
+           "haled)",
+           file_of (g_hash_table_lookup (l->by_name, group), key), group, key, dir,
+           g_strerror (saved), dir);
+}
+
+static void
+check_rollback_dirs (Loader *l, HaleConfig *config)
+{
+  if (!hale_sandbox_rollback_possible (config))
+    return;
+  for (guint i = 0; i < config->certificates->len; i++)
+    {
+      HaleCertificateConfig *c = g_ptr_array_index (config->certificates, i);
+      g_autofree char *dir = hale_sandbox_rollback_dir (c->path);
+      g_autofree char *key_dir = c->key_path ? hale_sandbox_rollback_dir (c->key_path) : NULL;
+
+      check_rollback_dir (l, c, "Path", c->path);
+      /* A key next to its certificate is the same directory: said once. */
+      if (g_strcmp0 (dir, key_dir) != 0)
+        check_rollback_dir (l, c, "KeyPath", c->key_path);
+    }
+}
+
 /* Timeout= and Interval= default to [Network]'s, which may come after
  * the [Check] in the file: filled in once everything is read. */
 static void
@@ -1525,6 +1569,7 @@ loader_finish (Loader *l, GError **error)
   check_certificate_paths (l, config);
   check_tls_and_auth (l, config);
   check_reload_on_change (l, config);
+  check_rollback_dirs (l, config);
   resolve_checks (config);
   check_categories (l, config);
 

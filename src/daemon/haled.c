@@ -7,6 +7,7 @@
 #include "hale-daemon.h"
 #include "hale-log.h"
 #include "hale-probe.h"
+#include "hale-sandbox.h"
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
@@ -78,6 +79,12 @@ check_config (const char *path, gboolean user)
   g_autoptr (GError) error = NULL;
 
   config = hale_config_load (path ? path : default_path, &error);
+  /* From a shell, the file system haled.service sees is not this one. */
+  if (config != NULL && !user && !hale_sandbox_check_unit (config, "haled.service", &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return EXIT_FAILURE;
+    }
   if (config != NULL)
     {
       g_print ("%s: valid\n", path ? path : default_path);
