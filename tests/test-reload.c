@@ -826,6 +826,47 @@ test_rollback_to_last_applied (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* Renewals that start their own reload (ReloadOnChange=): the sequence
+ * must see the renewed serial. The booted system test found the watch
+ * announcing a renewal before it stored it: the sequence then took the
+ * old serial for what it applied, so the renewal it reloaded fine never
+ * became the good one, and the next failing reload put back the
+ * certificate before it and left the failing one in place. */
+static gboolean
+picky_failed (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) last = hale_reload_get_last_results (f->reload);
+
+  return !hale_reload_is_busy (f->reload) && last != NULL && last->len > 0
+         && !((HaleReloadResult *)g_ptr_array_index (last, 0))->success
+         && f->sequences >= GPOINTER_TO_UINT (data);
+}
+
+static void
+test_rollback_on_change (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleTestCert) c2 = NULL;
+  g_autoptr (HaleTestCert) c3 = NULL;
+  g_autofree char *applied = NULL;
+  g_autofree char *now = NULL;
+
+  if (!need_systemd ())
+    return;
+  configure (f, "[Service crit]\nUnit=picky.service\nCritical=true\nReloadOnChange=@CERT@\n");
+  c2 = write_cert (f, "02");
+  g_assert_true (wait_until (f, sequences_at_least, GUINT_TO_POINTER (1), 10000));
+  g_assert_cmpuint (f->reloaded->len, ==, 1);
+  applied = read_file (f->cert_path);
+
+  g_assert_true (g_file_set_contents (picky_flag, "", -1, NULL));
+  c3 = write_cert (f, "03");
+  g_assert_true (wait_until (f, picky_failed, GUINT_TO_POINTER (2), 20000));
+  g_unlink (picky_flag);
+  now = read_file (f->cert_path);
+  g_assert_cmpstr (now, ==, applied);
+  g_assert_true (wait_until (f, serial_seen, "02", 5000));
+}
+
 /* Each restore is in the audit file as soon as the file is back, not
  * after the services were reloaded again (here 2 s of failing health
  * checks later). */
@@ -1268,6 +1309,7 @@ main (int argc, char **argv)
   ADD ("/reload/no-rollback/no-change", test_no_rollback_no_change);
   ADD ("/reload/rollback-to-last-applied", test_rollback_to_last_applied);
   ADD ("/reload/rollback-recorded-at-restore", test_rollback_recorded_at_restore);
+  ADD ("/reload/rollback-on-change", test_rollback_on_change);
   ADD ("/reload/journal", test_journal);
   ADD ("/reload/journal-rollback", test_journal_rollback);
   /* Only with -m perf: bench/reload-run. */
