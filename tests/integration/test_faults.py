@@ -91,6 +91,83 @@ def test_journald_stopped():
             h.stop_haled()
 
 
+def mkcert_pair(h, serial):
+    cert = os.path.join(h.certdir, "current.pem")
+    key = os.path.join(h.certdir, "current.key")
+    r = subprocess.run([h.programs["mkcert"], "--out", cert, "--key-out", key, "--serial", serial,
+                        "--cn", "current.test"], capture_output=True, text=True)
+    check(r.returncode == 0, "hale-mkcert: %s" % r.stderr)
+    with open(cert, "rb") as f, open(key, "rb") as g:
+        return cert, key, f.read(), g.read()
+
+
+def test_sigkill_during_rollback():
+    units = {
+        # Reloaded again after the files are back: 2 s in which haled dies.
+        "slow.service": service_unit("/bin/sleep 2"),
+        "fail.service": service_unit("/bin/false"),
+    }
+    with Journald(), SystemdHale(P, "fault-kill", units) as h:
+        cert, key, old_cert, old_key = mkcert_pair(h, "0a0001")
+        h.systemctl("start", "slow.service", "fail.service")
+
+        def config():
+            return h.config_text() + """
+[Certificate current]
+Path=%s
+KeyPath=%s
+
+[Service slow]
+Unit=slow.service
+ReloadOnChange=current
+Timeout=10s
+
+[Service fail]
+Unit=fail.service
+ReloadOnChange=current
+Critical=true
+Timeout=10s
+""" % (cert, key)
+        h.start_haled(config)
+        pid = h.haled.pid
+        wait_until(lambda: halectx.one_value(h.metrics(), "hale_backup_files_count",
+                                             type="current") >= 1,
+                   what="the first serial kept")
+
+        _, _, new_cert, new_key = mkcert_pair(h, "0a0002")
+        restored, took = wait_until(
+            lambda: Journald.entries(pid, HALE_EVENT="rollback", HALE_STEP="restore"),
+            timeout=30, what="the rollback to put the certificate back")
+        h.haled.kill()
+        h.haled.wait()
+        log("haled SIGKILLed %.3f s after the renewal, once the rollback had put %s back"
+            % (took, restored[-1].get("HALE_SERIAL")))
+        check(not Journald.entries(pid, HALE_EVENT="rollback", HALE_STEP="finished"),
+              "haled was killed before the rollback finished")
+
+        # Whole files: the old pair, byte for byte, and no half-written
+        # temporary left beside them.
+        with open(cert, "rb") as f, open(key, "rb") as g:
+            check_equal(f.read(), old_cert, "current.pem after the kill")
+            check_equal(g.read(), old_key, "current.key after the kill")
+        check(old_cert != new_cert, "the renewal changed the certificate")
+        left = [n for n in os.listdir(h.certdir) if n.startswith(".")]
+        check_equal(left, [], "temporary files beside the certificate")
+        e = restored[-1]
+        check_equal((e.get("HALE_RESOURCE_ID"), e.get("HALE_SERIAL"),
+                     e.get("HALE_PREVIOUS_SERIAL")), ("current", "0a0001", "0a0002"),
+                    "the journal's record of the restore")
+
+        # Restarted, haled serves the certificate that is there.
+        h.start_haled(config)
+        status, report = h.http_json("/health/certificate")
+        serial = report["certificates"]["current"]["details"]["serial"]
+        log("after the restart: /health/certificate %d, serial %s" % (status, serial))
+        check_equal(serial.lower().lstrip("0:"), "a0001", "the serial haled sees")
+        h.allowed_warnings += [r"."]
+        h.stop_haled()
+
+
 def test_daemon_reexec_during_reload():
     units = {
         "slow.service": service_unit("/bin/sleep 3"),
@@ -148,4 +225,5 @@ Timeout=10s
 
 if __name__ == "__main__":
     halectx.run([test_daemon_reexec_during_reload,
-                 test_journald_stopped])
+                 test_journald_stopped,
+                 test_sigkill_during_rollback])

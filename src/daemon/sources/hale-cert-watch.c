@@ -890,6 +890,7 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
   else
     {
       g_autofree char *group = persist_group (entry->name);
+      g_autoptr (HaleCertInfo) previous = NULL;
 
       entry->confirming = FALSE;
       g_clear_error (&entry->error);
@@ -903,7 +904,6 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
                      info->serial);
           else if (entry->last_serial != NULL)
             {
-              g_autoptr (HaleCertInfo) previous = NULL;
               if (entry->info != NULL && g_strcmp0 (entry->info->serial, entry->last_serial) == 0)
                 previous = hale_cert_info_copy (entry->info);
               else
@@ -912,7 +912,6 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
                   previous = g_new0 (HaleCertInfo, 1);
                   previous->serial = g_strdup (entry->last_serial);
                 }
-              entry_renewed (entry, previous, info);
             }
           g_clear_pointer (&entry->expected_serial, g_free);
           g_free (entry->last_serial);
@@ -923,6 +922,11 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
       g_clear_pointer (&entry->info, hale_cert_info_free);
       entry->info = info;
       entry_set_info_metrics (entry);
+      /* Only now: a "renewed" handler starts a reload sequence at once,
+       * which takes the serial it applies (and would roll back) from
+       * hale_cert_watch_get_info(). */
+      if (previous != NULL)
+        entry_renewed (entry, previous, info);
     }
   entry_publish (entry);
 }
