@@ -168,6 +168,125 @@ Timeout=10s
         h.stop_haled()
 
 
+def value(parsed, name, **labels):
+    """The series' value, 0 while it does not exist yet."""
+    found = halectx.find_series(parsed, name, **labels)
+    return found[0][2] if found else 0.0
+
+
+def fill(path):
+    """Writes @path until the file system is full; returns its size."""
+    chunk = b"\0" * 4096
+    size = 0
+    with open(path, "wb", buffering=0) as f:
+        while True:
+            try:
+                size += f.write(chunk)
+            except OSError:
+                break
+        # The last pages a page-sized write could not take.
+        while True:
+            try:
+                n = f.write(b"\0")
+                size += n
+            except OSError:
+                break
+    return size
+
+
+def test_disk_full():
+    if os.geteuid() != 0:
+        halectx._skip_or_fail("mounting a tmpfs needs root")
+    with Journald(), halectx.Hale(P, "fault-full") as h:
+        state = os.path.join(h.tmp, "state")
+        os.makedirs(state, exist_ok=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", state],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            halectx._skip_or_fail("cannot mount a tmpfs: %s" % r.stderr.strip())
+        try:
+            disk_full(h, state)
+        finally:
+            subprocess.run(["umount", "-l", state])
+
+
+def disk_full(h, state):
+    cert = h.mkcert("current.pem", "0a0001")
+    audit_log = os.path.join(state, "audit.log")
+    h.start_haled(lambda: h.config_text([("current", cert)]).replace(
+        "[Monitoring]\n", "[Monitoring]\nAuditLog=%s\n" % audit_log, 1))
+    backup = os.path.join(state, "hale", "backup", "current")
+    serials = os.path.join(state, "hale", "certificates.ini")
+    wait_until(lambda: os.path.exists(os.path.join(backup, "0a0001.pem"))
+               and os.path.exists(serials), what="the first backup and certificates.ini")
+    with open(os.path.join(backup, "0a0001.pem"), "rb") as f:
+        kept = f.read()
+    with open(serials) as f:
+        serials_before = f.read()
+
+    filler = os.path.join(state, "filler")
+    log("filled the state file system with %d bytes" % fill(filler))
+    # A renewal (a backup, certificates.ini, an audit line) and reloads
+    # of the configuration (audit lines) on a full disk.
+    h.mkcert("current.pem", "0a0002")
+    parsed, _ = wait_until(lambda: (lambda m: m if halectx.one_value(
+        m, "hale_state_write_failures_total", file="backup") >= 1 and halectx.one_value(
+        m, "hale_state_write_failures_total", file="certificate_serials") >= 1 else None)(
+        h.metrics()), what="the failed state writes counted")
+    for i in range(20):
+        h.signal(signal.SIGHUP)
+        wait_until(lambda: value(h.metrics(), "hale_audit_events_total",
+                                 event="config_reloaded") == i + 1,
+                   what="config_reloaded %d" % (i + 1))
+    t0 = time.monotonic()
+    status, _, _ = h.http_get("/health")
+    log("/health on a full disk: %d in %.1f ms" % (status, (time.monotonic() - t0) * 1000))
+    check_equal(status, 200, "/health on a full disk")
+    parsed = h.metrics()
+    file_failures = halectx.one_value(parsed, "hale_audit_sink_failures_total", sink="file")
+    log("on a full disk: audit file failures %r, state write failures %r backup, %r serials"
+        % (file_failures,
+           halectx.one_value(parsed, "hale_state_write_failures_total", file="backup"),
+           halectx.one_value(parsed, "hale_state_write_failures_total",
+                             file="certificate_serials")))
+    check(file_failures >= 1, "audit file failures counted")
+    stderr = h.stderr_text()
+    for path in (audit_log, serials, backup):
+        check(any(path in line and "No space left on device" in line
+                  for line in stderr.splitlines()),
+              "a clear error naming %s:\n%s" % (path, stderr))
+
+    # Nothing torn: every audit line whole, the old state files as they
+    # were, no temporary file left behind.
+    lines = audit_lines(audit_log)
+    in_file = sum(e["event_type"] == "config_reloaded" for e in lines)
+    on_stderr = sum("config_reloaded" in line for line in stderr.splitlines()
+                    if line.startswith("haled: audit"))
+    log("config_reloaded: %d in the file, %d on stderr" % (in_file, on_stderr))
+    check_equal(in_file + on_stderr, 20, "config_reloaded events in the file or on stderr")
+    with open(serials) as f:
+        check_equal(f.read(), serials_before, "certificates.ini on a full disk")
+    with open(os.path.join(backup, "0a0001.pem"), "rb") as f:
+        check_equal(f.read(), kept, "the kept certificate")
+    check_equal(sorted(os.listdir(backup)), ["0a0001.pem", "good"], "the backup directory")
+    left = [n for d in (state, os.path.join(state, "hale"), backup) for n in os.listdir(d)
+            if n.startswith(".")]
+    check_equal(left, [], "temporary files left on the full disk")
+
+    # Space again: the next writes land.
+    os.unlink(filler)
+    h.signal(signal.SIGHUP)
+    wait_until(lambda: sum(e["event_type"] == "config_reloaded"
+                           for e in audit_lines(audit_log)) == in_file + 1,
+               what="the audit file to take events again")
+    h.mkcert("current.pem", "0a0003")
+    wait_until(lambda: os.path.exists(os.path.join(backup, "0a0003.pem")),
+               what="the next backup once there is space")
+    wait_until(lambda: "0a0003" in open(serials).read(), what="certificates.ini updated")
+    h.allowed_warnings += [r"No space left on device"]
+    h.stop_haled()
+
+
 def test_daemon_reexec_during_reload():
     units = {
         "slow.service": service_unit("/bin/sleep 3"),
@@ -226,4 +345,5 @@ Timeout=10s
 if __name__ == "__main__":
     halectx.run([test_daemon_reexec_during_reload,
                  test_journald_stopped,
-                 test_sigkill_during_rollback])
+                 test_sigkill_during_rollback,
+                 test_disk_full])
