@@ -9,9 +9,12 @@ serves, nothing it wrote is torn, and it says what happened."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import halectx  # noqa: E402
@@ -287,6 +290,82 @@ def disk_full(h, state):
     h.stop_haled()
 
 
+class Answer(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(port):
+    server = ThreadingHTTPServer(("127.0.0.1", port), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_endpoint_cut_off():
+    threshold = 4.0
+    port = halectx.free_port()
+    server = serve(port)
+    with halectx.Hale(P, "fault-endpoint") as h:
+        cert = h.mkcert("current.pem", "0a0001")
+        h.start_haled(lambda: h.config_text([("current", cert)]) + """
+[Network]
+CheckInterval=1s
+Timeout=1s
+DegradedThreshold=%ds
+
+[Endpoint dependency]
+URL=http://127.0.0.1:%d/
+Critical=true
+""" % (threshold, port))
+
+        def degraded():
+            return value(h.metrics(), "hale_degraded_mode") == 1.0
+        wait_until(lambda: value(h.metrics(), "hale_connectivity_status") == 0.0
+                   and value(h.metrics(), "hale_endpoint_up", endpoint="dependency") == 1.0,
+                   what="the endpoint answering")
+        check(not degraded(), "degraded while the endpoint answers")
+
+        # Cut off: the port still takes connections (the kernel's backlog)
+        # but nothing ever answers, as a host behind a dead link.
+        server.shutdown()
+        server.server_close()
+        silent = socket.socket()
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        silent.bind(("127.0.0.1", port))
+        silent.listen(64)
+        _, took = wait_until(degraded, timeout=threshold + 6, interval=0.1,
+                             what="degraded mode after the endpoint is cut off")
+        log("degraded mode %.2f s after the cut (DegradedThreshold=%.0fs, CheckInterval=1s)"
+            % (took, threshold))
+        # The threshold counts from the last answer, at most one interval
+        # before the cut.
+        check(took >= threshold - 1.0 - 0.2, "degraded after %.2f s, before the threshold" % took)
+        check(took <= threshold + 2.5, "degraded only after %.2f s" % took)
+        status, report = h.http_json("/health")
+        log("/health in degraded mode: %d %s" % (status, report["status"]))
+        check_equal(report["degraded_mode"], True, "/health degraded_mode")
+        entered = value(h.metrics(), "hale_degraded_mode_entered_timestamp_seconds")
+        check(entered > 0, "degraded_mode_entered_timestamp_seconds set")
+
+        # Back.
+        silent.close()
+        server = serve(port)
+        _, took = wait_until(lambda: not degraded(), timeout=6, interval=0.1,
+                             what="degraded mode to end once the endpoint answers")
+        log("degraded mode over %.2f s after the endpoint came back" % took)
+        check_equal(value(h.metrics(), "hale_connectivity_status"), 0.0, "connectivity healthy")
+        h.allowed_warnings += [r"dependency", r"connectivity", r"degraded"]
+        h.stop_haled()
+    server.shutdown()
+    server.server_close()
+
+
 def test_daemon_reexec_during_reload():
     units = {
         "slow.service": service_unit("/bin/sleep 3"),
@@ -346,4 +425,5 @@ if __name__ == "__main__":
     halectx.run([test_daemon_reexec_during_reload,
                  test_journald_stopped,
                  test_sigkill_during_rollback,
-                 test_disk_full])
+                 test_disk_full,
+                 test_endpoint_cut_off])
