@@ -366,6 +366,70 @@ Critical=true
     server.server_close()
 
 
+def test_sighup_storm_under_load():
+    with halectx.Hale(P, "fault-sighup") as h:
+        cert = h.mkcert("current.pem", "0a0001")
+
+        def good():
+            return h.config_text([("current", cert)])
+        h.start_haled(good)
+        stop = threading.Event()
+        results = []  # (status or exception, seconds)
+
+        def load():
+            while not stop.is_set():
+                t0 = time.monotonic()
+                try:
+                    status, _, _ = h.http_get("/health", timeout=5)
+                except Exception as e:  # a refused or reset connection is a failure
+                    status = repr(e)
+                results.append((status, time.monotonic() - t0))
+        clients = [threading.Thread(target=load) for _ in range(4)]
+        for c in clients:
+            c.start()
+        try:
+            for _ in range(200):
+                h.signal(signal.SIGHUP)
+                time.sleep(0.002)
+            wait_until(lambda: value(h.metrics(), "hale_audit_events_total",
+                                     event="config_reloaded") >= 1, what="a reload")
+            # Broken: a [Certificate] without Path=.
+            h.write_config(good() + "\n[Certificate broken]\n")
+            for _ in range(100):
+                h.signal(signal.SIGHUP)
+                time.sleep(0.002)
+            wait_until(lambda: value(h.metrics(), "hale_config_last_reload_successful") == 0.0,
+                       what="the broken configuration refused")
+            time.sleep(1)
+        finally:
+            stop.set()
+            for c in clients:
+                c.join()
+        bad = [r for r in results if r[0] != 200]
+        worst = max(t for _, t in results)
+        parsed = h.metrics()
+        log("%d requests during 300 SIGHUPs: %d not 200, slowest %.1f ms; %d reloads, %d "
+            "rejections" % (len(results), len(bad), worst * 1000,
+                            value(parsed, "hale_audit_events_total", event="config_reloaded"),
+                            value(parsed, "hale_audit_events_total", event="config_rejected")))
+        check_equal(bad[:5], [], "/health answers that were not 200")
+        check(worst < 1.0, "/health took %.3f s during the storm" % worst)
+        check(value(parsed, "hale_audit_events_total", event="config_rejected") >= 1,
+              "the broken configuration was rejected")
+        # The running configuration stays: the certificate, the ports.
+        status, report = h.http_json("/health")
+        check_equal(status, 200, "/health after the storm")
+        check_equal(sorted(report["checks"]), ["certificate:current", "connectivity"],
+                    "the running configuration's checks")
+        check("broken" in h.stderr_text(), "the rejection names what is wrong")
+        h.write_config(good())
+        h.signal(signal.SIGHUP)
+        wait_until(lambda: value(h.metrics(), "hale_config_last_reload_successful") == 1.0,
+                   what="the fixed configuration loaded")
+        h.allowed_warnings += [r"broken", r"[Cc]onfiguration"]
+        h.stop_haled()
+
+
 def test_daemon_reexec_during_reload():
     units = {
         "slow.service": service_unit("/bin/sleep 3"),
@@ -426,4 +490,5 @@ if __name__ == "__main__":
                  test_journald_stopped,
                  test_sigkill_during_rollback,
                  test_disk_full,
-                 test_endpoint_cut_off])
+                 test_endpoint_cut_off,
+                 test_sighup_storm_under_load])
