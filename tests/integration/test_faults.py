@@ -14,12 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import halectx  # noqa: E402
-from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  # noqa: E402
-from halesys import Journald, SystemdHale, service_unit  # noqa: E402
+from halectx import check, check_equal, log, wait_until  # noqa: E402
+from halesys import Health, Journald, SystemdHale, service_unit  # noqa: E402
 
 IFACE_RELOAD = "org.hale.Hale1.Reload"
 
@@ -27,7 +27,7 @@ P = halectx.require("haled", "halectl", "mkcert", "dbus-daemon", "busctl", "jour
                     "systemctl")
 
 
-def halectl_reload(h, *names, timeout=60):
+def halectl_reload(h, *names):
     return subprocess.Popen([h.programs["halectl"], "--user", "reload"] + list(names),
                             env=h.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -290,19 +290,9 @@ def disk_full(h, state):
     h.stop_haled()
 
 
-class Answer(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", "3")
-        self.end_headers()
-        self.wfile.write(b"ok\n")
-
-    def log_message(self, *args):
-        pass
-
-
 def serve(port):
-    server = ThreadingHTTPServer(("127.0.0.1", port), Answer)
+    """halesys' health endpoint (/ok answers 200) on @port."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Health)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -320,7 +310,7 @@ Timeout=1s
 DegradedThreshold=%ds
 
 [Endpoint dependency]
-URL=http://127.0.0.1:%d/
+URL=http://127.0.0.1:%d/ok
 Critical=true
 """ % (threshold, port))
 
