@@ -159,6 +159,12 @@ write_line (HaleAudit *self, const char *line, gsize len, GError **error)
           int saved = errno;
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "cannot write %s: %s",
                        self->path, g_strerror (saved));
+          /* A full disk takes part of a line and refuses the rest: cut
+           * the part off, so every line of the file stays whole JSON
+           * and the next one does not start in the middle of it. */
+          if (done > 0 && ftruncate (self->fd, (off_t)self->size) < 0)
+            g_printerr ("haled: audit log: cannot cut a partial line off %s: %s\n", self->path,
+                        g_strerror (errno));
           close_file (self);
           return FALSE;
         }

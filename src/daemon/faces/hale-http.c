@@ -57,6 +57,7 @@
 #include "hale-exposition.h"
 #include "hale-file-watch.h"
 #include "hale-http-auth.h"
+#include "hale-http-gate.h"
 #include "hale-units.h"
 
 /* What the kernel may queue before we accept; it caps it at
@@ -112,6 +113,7 @@ struct _HaleHttp
   gboolean health_auth; /* HealthAuth=same */
   HaleMetricFamily *auth_failures;
   GHashTable *routes; /* path -> ExtraRoute: hale_http_add_route() */
+  HaleHttpGate *gate; /* plain connections until their request head is in */
 };
 
 typedef struct
@@ -192,6 +194,8 @@ listener_free (Listener *listener)
       g_cancellable_cancel (h->cancellable);
     }
   g_clear_pointer (&listener->shaking, g_ptr_array_unref);
+  if (listener->http != NULL)
+    hale_http_gate_drop_owner (listener->http->gate, listener);
   g_clear_pointer (&listener->connections, g_hash_table_unref);
   g_clear_pointer (&listener->tls, serving_tls_free);
   if (listener->server != NULL)
@@ -978,6 +982,16 @@ accept_client_certificate_cb (GTlsConnection *connection, GTlsCertificate *peer,
   return FALSE;
 }
 
+/* A plain connection whose request head passed hale-http-gate.c. */
+static void
+head_complete (GSocketConnection *connection, gpointer data)
+{
+  Listener *listener = data;
+
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), CONNECTION_IO_TIMEOUT_S);
+  hand_to_soup (listener, G_IO_STREAM (connection), connection);
+}
+
 static gboolean
 incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source_object,
              gpointer data)
@@ -988,14 +1002,14 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
   GIOStream *stream;
   Handshake *h;
 
+  if (tls == NULL)
+    {
+      hale_http_gate_admit (listener->http->gate, connection, head_complete, listener);
+      return TRUE;
+    }
   /* From the first byte, handshake included: a client that stalls is
    * dropped (on_request_started() sets the same once libsoup has it). */
   g_socket_set_timeout (g_socket_connection_get_socket (connection), CONNECTION_IO_TIMEOUT_S);
-  if (tls == NULL)
-    {
-      hand_to_soup (listener, G_IO_STREAM (connection), connection);
-      return TRUE;
-    }
 
   /* The certificate as it is now: a renewal swaps it for the handshakes
    * after this one. */
@@ -1458,6 +1472,7 @@ hale_http_finalize (GObject *object)
   for (guint i = 0; i < self->listeners->len; i++)
     listener_free (g_ptr_array_index (self->listeners, i));
   g_ptr_array_unref (self->listeners);
+  g_clear_pointer (&self->gate, hale_http_gate_free);
   g_clear_object (&self->auth);
   g_hash_table_unref (self->routes);
   g_clear_object (&self->report);
@@ -1519,5 +1534,6 @@ hale_http_new (HaleReport *report, HaleMetrics *metrics)
       "Requests refused with 401 for missing or wrong credentials, by listener (metrics or "
       "health).",
       NULL, (const char *const[]){ "listener", NULL }, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->gate = hale_http_gate_new (metrics, 0);
   return self;
 }

@@ -18,4 +18,15 @@ G_BEGIN_DECLS
 HaleMetricFamily *
 hale_metric_family_renewal_attempts (HaleMetrics *metrics);
 
+/* state_write_failures_total{file}: writes under the state directory
+ * that failed (a full disk, a read-only one): file "certificate_serials"
+ * (certificates.ini) or "backup" (the kept certificates and keys, and
+ * their "good" record). What was there before stays whole. */
+HaleMetricFamily *
+hale_metric_family_state_write_failures (HaleMetrics *metrics);
+
+/* Counts one failure of @file; for the main thread. */
+void
+hale_metric_family_count_state_failure (HaleMetricFamily *family, const char *file);
+
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "hale-backup.h"
+#include "hale-metric-families.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ struct _HaleBackup
   GQueue store_queue;  /* GTask of store_thread, waiting for a turn */
   guint stores_running;
   HaleMetricFamily *m_files;
+  HaleMetricFamily *m_write_failures;
   GMutex good_lock;     /* orders the writes of "good" files */
   guint64 good_seq;     /* main thread */
   guint64 good_written; /* under good_lock */
@@ -496,6 +498,7 @@ store_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     g_hash_table_remove (e->pending, job->serial);
   if (!g_task_propagate_boolean (G_TASK (res), &error))
     {
+      hale_metric_family_count_state_failure (self->m_write_failures, "backup");
       g_task_return_error (outer, error);
       return;
     }
@@ -575,6 +578,7 @@ typedef struct
   guint64 seq;
   guint64 *written_seq;
   GMutex *lock;
+  gboolean failed; /* out */
 } GoodJob;
 
 static void
@@ -598,12 +602,24 @@ good_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     {
       if (g_mkdir_with_parents (dir, 0700) < 0
           || !g_file_set_contents (job->path, job->contents, -1, &error))
-        g_warning ("Cannot record the good certificate in %s: %s", job->path,
-                   error ? error->message : g_strerror (errno));
+        {
+          g_warning ("Cannot record the good certificate in %s: %s", job->path,
+                     error ? error->message : g_strerror (errno));
+          job->failed = TRUE;
+        }
       *job->written_seq = job->seq;
     }
   g_mutex_unlock (job->lock);
   g_task_return_boolean (task, TRUE);
+}
+
+static void
+good_done_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GoodJob *job = g_task_get_task_data (G_TASK (res));
+
+  if (job->failed)
+    hale_metric_family_count_state_failure (HALE_BACKUP (source)->m_write_failures, "backup");
 }
 
 void
@@ -626,7 +642,7 @@ hale_backup_set_good (HaleBackup *self, const char *name, const char *serial)
   job->seq = ++self->good_seq;
   job->written_seq = &self->good_written;
   job->lock = &self->good_lock;
-  task = g_task_new (self, NULL, NULL, NULL);
+  task = g_task_new (self, NULL, good_done_cb, NULL);
   g_task_set_task_data (task, job, (GDestroyNotify)good_job_free);
   g_task_run_in_thread (task, good_thread);
 }
@@ -772,6 +788,7 @@ hale_backup_new (HaleMetrics *metrics, const char *dir)
                                     "Files kept to roll back to (certificates and keys), per "
                                     "[Certificate]",
                                     NULL, labels, NULL, 0, HALE_METRIC_FLAGS_NONE);
+  self->m_write_failures = hale_metric_family_state_write_failures (metrics);
   return self;
 }
 

@@ -137,6 +137,7 @@ struct _HaleCertWatch
   HaleMetricFamily *m_info;
   HaleMetricFamily *m_valid;
   HaleMetricFamily *m_read_errors;
+  HaleMetricFamily *m_state_failures;
 };
 
 G_DEFINE_TYPE (HaleCertWatch, hale_cert_watch, G_TYPE_OBJECT)
@@ -267,26 +268,65 @@ persist_write_now (HaleCertWatch *self)
   if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
     {
       g_warning ("Cannot create %s: %s", self->state_dir, g_strerror (errno));
+      hale_metric_family_count_state_failure (self->m_state_failures, "certificate_serials");
       return;
     }
   data = g_key_file_to_data (self->persist, &len, NULL);
   path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
   if (!g_file_set_contents_full (path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
                                  &error))
-    g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+    {
+      g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+      hale_metric_family_count_state_failure (self->m_state_failures, "certificate_serials");
+    }
+}
+
+typedef struct
+{
+  char *path;
+  GBytes *bytes;
+} PersistJob;
+
+static void
+persist_job_free (PersistJob *job)
+{
+  g_free (job->path);
+  g_bytes_unref (job->bytes);
+  g_free (job);
+}
+
+/* g_file_set_contents_full() writes a temporary file, fsyncs it and
+ * renames it over the old one, and removes the temporary when a write
+ * fails: a crash or a full disk leaves the old file or the new one,
+ * never half of either. (GLib's g_file_replace_contents() left an empty
+ * file behind on a full disk.) */
+static void
+persist_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  PersistJob *job = task_data;
+  GError *error = NULL;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (job->bytes, &len);
+
+  if (!g_file_set_contents_full (job->path, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 static void
 persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr (HaleCertWatch) self = user_data;
+  HaleCertWatch *self = HALE_CERT_WATCH (source);
+  PersistJob *job = g_task_get_task_data (G_TASK (res));
   g_autoptr (GError) error = NULL;
 
   self->persist_writing = FALSE;
-  if (!g_file_replace_contents_finish (G_FILE (source), res, NULL, &error))
+  if (!g_task_propagate_boolean (G_TASK (res), &error))
     {
-      g_autofree char *path = g_file_get_path (G_FILE (source));
-      g_warning ("Cannot save certificate serials to %s: %s", path, error->message);
+      g_warning ("Cannot save certificate serials to %s: %s", job->path, error->message);
+      hale_metric_family_count_state_failure (self->m_state_failures, "certificate_serials");
     }
   if (self->persist_dirty)
     {
@@ -300,10 +340,9 @@ persist_written_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 persist_write (HaleCertWatch *self)
 {
-  g_autofree char *path = NULL;
   g_autofree char *data = NULL;
-  g_autoptr (GFile) file = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GTask) task = NULL;
+  PersistJob *job;
   gsize len = 0;
 
   if (self->state_dir == NULL)
@@ -320,19 +359,20 @@ persist_write (HaleCertWatch *self)
   if (g_mkdir_with_parents (self->state_dir, 0755) != 0)
     {
       g_warning ("Cannot create %s: %s", self->state_dir, g_strerror (errno));
+      hale_metric_family_count_state_failure (self->m_state_failures, "certificate_serials");
       return;
     }
   data = g_key_file_to_data (self->persist, &len, NULL);
-  bytes = g_bytes_new_take (g_steal_pointer (&data), len);
-  path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
-  file = g_file_new_for_path (path);
+  job = g_new0 (PersistJob, 1);
+  job->bytes = g_bytes_new_take (g_steal_pointer (&data), len);
+  job->path = g_build_filename (self->state_dir, HALE_STATE_CERTIFICATES, NULL);
   self->persist_writing = TRUE;
-  /* replace_contents writes a temporary file and renames it: a crash
-   * leaves the old file or the new one, never half of either. The
-   * operation holds a reference, so the last renewal is saved even
-   * when haled is stopping. */
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                       NULL, persist_written_cb, g_object_ref (self));
+  /* The task holds a reference, so the last renewal is saved even when
+   * haled is stopping. */
+  task = g_task_new (self, NULL, persist_written_cb, NULL);
+  g_task_set_source_tag (task, persist_write);
+  g_task_set_task_data (task, job, (GDestroyNotify)persist_job_free);
+  g_task_run_in_thread (task, persist_thread);
 }
 
 /* Entries ---------------------------------------------------------------- */
@@ -1457,6 +1497,7 @@ register_metrics (HaleCertWatch *self)
                           "When a new certificate serial was last seen, seconds since the epoch",
                           "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
   self->m_renewals = hale_metric_family_renewal_attempts (m);
+  self->m_state_failures = hale_metric_family_state_write_failures (m);
   self->m_info = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_info",
                                    "The certificate being watched (always 1)", NULL, info, NULL, 0,
                                    HALE_METRIC_FLAGS_NONE);
