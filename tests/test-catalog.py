@@ -28,7 +28,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 SRCDIR = os.environ.get("HALE_TEST_SRCDIR") or os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(SRCDIR, ".."))
@@ -40,8 +39,8 @@ CATALOGS = ["hale.catalog", "hale.de.catalog"]
 MANPAGES = {"haled(8)", "halectl(1)", "hale.conf(5)"}
 
 
-class Skip(Exception):
-    pass
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taprun import Skip, run as run_tests  # noqa: E402
 
 
 def read(path):
@@ -387,28 +386,6 @@ def test_update_catalog_quiet():
         assert not missing, "journalctl --list-catalog lacks %s" % missing
 
 
-def main():
-    tests = [test_every_event_has_entries, test_fields_carried, test_entries_name_the_manual,
-             test_update_catalog_quiet]
-    print("1..%d" % len(tests))
-    failed = 0
-    for i, t in enumerate(tests, 1):
-        try:
-            t()
-        except Skip as e:
-            if os.environ.get("CI") == "true":
-                failed += 1
-                print("not ok %d - %s # skipped under CI=true: %s" % (i, t.__name__, e))
-            else:
-                print("ok %d - %s # SKIP %s" % (i, t.__name__, e))
-        except Exception:
-            failed += 1
-            print("# " + traceback.format_exc().replace("\n", "\n# "))
-            print("not ok %d - %s" % (i, t.__name__))
-        else:
-            print("ok %d - %s" % (i, t.__name__))
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    run_tests([test_every_event_has_entries, test_fields_carried, test_entries_name_the_manual,
+             test_update_catalog_quiet])

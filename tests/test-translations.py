@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 SRCDIR = os.path.abspath(os.path.join(os.environ.get("HALE_TEST_SRCDIR", os.path.dirname(__file__)), ".."))
 BUILD = os.environ.get("HALE_BUILD_ROOT")
@@ -45,8 +44,8 @@ GLIB_PRESET = [
 ]
 
 
-class Skip(Exception):
-    pass
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taprun import Skip, run as run_tests  # noqa: E402
 
 
 def run(args, **kw):
@@ -205,28 +204,6 @@ def test_halectl_german():
     assert "Commands:" in r.stdout, "halectl --help without LANGUAGE:\n" + r.stdout
 
 
-def main():
-    tests = [test_po_complete, test_po_check, test_catalog_complete, test_catalog_shown,
-             test_policy_merged, test_halectl_german]
-    print("1..%d" % len(tests))
-    failed = 0
-    for i, t in enumerate(tests, 1):
-        try:
-            t()
-        except Skip as e:
-            if os.environ.get("CI") == "true":
-                failed += 1
-                print("not ok %d - %s # skipped under CI=true: %s" % (i, t.__name__, e))
-            else:
-                print("ok %d - %s # SKIP %s" % (i, t.__name__, e))
-        except Exception:
-            failed += 1
-            print("# " + traceback.format_exc().replace("\n", "\n# "))
-            print("not ok %d - %s" % (i, t.__name__))
-        else:
-            print("ok %d - %s" % (i, t.__name__))
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    run_tests([test_po_complete, test_po_check, test_catalog_complete, test_catalog_shown,
+               test_policy_merged, test_halectl_german])
