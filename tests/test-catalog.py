@@ -388,4 +388,4 @@ def test_update_catalog_quiet():
 
 if __name__ == "__main__":
     run_tests([test_every_event_has_entries, test_fields_carried, test_entries_name_the_manual,
-             test_update_catalog_quiet])
+               test_update_catalog_quiet])
