@@ -58,7 +58,7 @@ def page_messages(js):
     """The msgids of the page's script, as xgettext (po/POTFILES.in) sees them."""
     with tempfile.NamedTemporaryFile(suffix=".pot") as pot:
         subprocess.run(["xgettext", "--from-code=UTF-8", "--language=JavaScript",
-                        "--keyword=_", "--force-po", "-o", pot.name, js], check=True)
+                        "--keyword=_", "--keyword=N_", "--force-po", "-o", pot.name, js], check=True)
         return {f["msgid"] for _, f in parse(pot.name) if f.get("msgid")}
 
 

@@ -594,6 +594,9 @@ def test_german():
             page.wait_for("!!document.body && document.body.dataset.ready === 'true'", timeout=15,
                           what="the German page to load")
             check_equal(page.evaluate("cockpit.language"), "de", "cockpit.language")
+            po = page.evaluate("fetch('po.js').then(r => r.text())")
+            check('"language": "de"' in po and "Zertifikate (hale)" in po,
+                  "the bridge served po.de.js as po.js, with the menu label: %r" % po[:300])
             check_equal(text(page, "#certificates-title"), "Zertifikate", "certificates heading")
             check_equal(text(page, "#checks-title"), "Prüfungen", "checks heading")
             check_equal(text(page, "#bus"), "auf dem Sitzungsbus", "bus")

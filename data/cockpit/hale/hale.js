@@ -34,6 +34,12 @@
 
 (function () {
     const _ = cockpit.gettext;
+    /* Marks a string for translation without translating it here. */
+    const N_ = function (s) { return s };
+
+    /* manifest.json's menu label, for po.LANG.js: Cockpit's shell
+     * translates a package's menu entry with the package's own po.js. */
+    N_("Certificates (hale)");
 
     const BUS_NAME = "org.hale.Hale1";
     const OBJECT_PATH = "/org/hale/Hale1";
