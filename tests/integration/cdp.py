@@ -156,12 +156,20 @@ class Browser:
             if "method" in msg:
                 self.events.append((msg.get("sessionId"), msg["method"], msg.get("params", {})))
 
-    def new_page(self, width=1280, height=900):
+    def new_page(self, width=1280, height=900, language=None):
+        """A tab; @language ("de"): what a browser set to that language
+        sends, Accept-Language, and Cockpit's CockpitLang cookie as
+        Cockpit's login page sets it."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
         page.send("Page.enable")
         page.send("Runtime.enable")
+        if language:
+            page.send("Network.enable")
+            page.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": language}})
+            page.send("Network.setCookie", {"name": "CockpitLang", "value": language,
+                                            "url": "http://127.0.0.1/", "path": "/"})
         page.send("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         return page
@@ -233,7 +241,11 @@ class Page:
 
     def screenshot(self, path):
         """A PNG of the whole page (the viewport grown to its height)."""
-        height = self.evaluate("Math.ceil(document.documentElement.scrollHeight)")
+        # A page that scrolls inside (PatternFly's pf-c-page__main, as in
+        # Cockpit) is as tall as what scrolls in it.
+        height = self.evaluate("Math.ceil(Math.max(document.documentElement.scrollHeight, "
+                               "...[...document.querySelectorAll('body *')].map(e => e.scrollHeight"
+                               " + e.getBoundingClientRect().top)))")
         width = self.evaluate("Math.ceil(document.documentElement.scrollWidth)")
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": max(width, 1280), "height": max(height, 600), "deviceScaleFactor": 1,

@@ -11,17 +11,22 @@ reload really runs. Headless Chromium loads the page, driven over the
 DevTools protocol on a pipe (cdp.py, standard library only), and the test
 checks what a person would see: the certificate and service rows, a
 reload clicked and its result arriving, a reload started elsewhere and a
-renewal showing up without a click, a push check reported failing that
-trips its sticky category, acknowledged and the category enabled again
-from the page, polkit refusals (reload, acknowledge) shown, and a page
-that says so when haled is not running.
+renewal showing up without a click (in the open details of that
+certificate too), a push check reported failing that trips its sticky
+category, acknowledged and the category enabled again from the page, the
+certificates and checks tables sorted by a click on a column and
+filtered by text and status, the details of a certificate and of a
+check, polkit refusals (reload, acknowledge) shown, the page in German
+(po.de.js, built from po/de.po, served by the bridge as po.js), and a
+page that says so when haled is not running.
 
-A screenshot of the page goes to $HALE_TEST_OUTPUT (the build directory
-under meson) or the temporary directory; its path is printed.
+Screenshots of the page go to $HALE_TEST_OUTPUT (the build directory
+under meson) or the temporary directory; their paths are printed.
 """
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -36,6 +41,8 @@ from halectx import BUS_NAME, OBJECT_PATH, check, check_equal, log, wait_until  
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.normpath(os.path.join(HERE, "..", "..", "data", "cockpit", "hale"))
+# The translations are built (po/LANG.po -> data/po.LANG.js).
+BUILD_DATA = os.path.join(os.environ.get("HALE_BUILD_ROOT", ""), "data")
 IFACE_RELOAD = "org.hale.Hale1.Reload"
 IFACE_HEALTH = "org.hale.Hale1.Health"
 NOBODY = 65534
@@ -81,6 +88,12 @@ class Cockpit:
         if os.path.lexists(package):
             shutil.rmtree(package)
         shutil.copytree(PACKAGE, package)
+        translations = [n for n in os.listdir(BUILD_DATA) if re.fullmatch(r"po\.\w+\.js", n)] \
+            if os.path.isdir(BUILD_DATA) else []
+        if "po.de.js" not in translations:
+            halectx.fail("no po.de.js in %s: build the tree first (ninja -C build)" % BUILD_DATA)
+        for name in translations:
+            shutil.copy(os.path.join(BUILD_DATA, name), package)
         for root, dirs, files in os.walk(share):
             for name in dirs + files:
                 os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
@@ -217,6 +230,9 @@ Timeout=5s
 [Check backup]
 TTL=1h
 
+[Check nightly]
+TTL=1h
+
 [Category jobs]
 Checks=backup
 Sticky=true
@@ -261,6 +277,9 @@ Sticky=true
             check_equal(attr(page, "#degraded", "data-active"), "false", "degraded mode shown off")
 
             check_checks(h, page)
+            check_sorting(page)
+            check_filtering(page)
+            check_details(page)
 
             # A click reloads ok; its result arrives.
             start = time.monotonic()
@@ -294,7 +313,11 @@ Sticky=true
             log("fail's report message shown after another %.3f s: %r"
                 % (took, text(page, "tr[data-service=fail] .hale-error")))
 
-            # A renewal (a new serial renamed over the file) changes the row live.
+            # A renewal (a new serial renamed over the file) changes the row
+            # live, and the details of the certificate while they are open.
+            page.click("tr[data-certificate=current] .hale-details")
+            page.wait_for("document.body.dataset.details === 'certificate:current'",
+                          what="current's details open")
             start = time.monotonic()
             fresh = h.mkcert("new.pem", "0c0c03", days=90)
             os.rename(fresh, current)
@@ -302,6 +325,13 @@ Sticky=true
                           ".textContent.includes('0c0c03')", timeout=15,
                           what="the renewed serial on the page")
             log("renewal shown after %.3f s" % (time.monotonic() - start))
+            page.wait_for("document.querySelector('#details [data-field=serial] dd')"
+                          ".textContent === '0c0c03'", what="the renewed serial in the details")
+            shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale-details.png"))
+            print("# SCREENSHOT %s" % shot, flush=True)
+            page.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Escape",
+                                                  "code": "Escape", "windowsVirtualKeyCode": 27})
+            page.wait_for("document.getElementById('details').hidden", what="Escape closes the details")
 
             shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale.png"))
             log("screenshot: %s" % shot)
@@ -409,6 +439,192 @@ def check_checks(h, page):
                   timeout=15, what="acknowledged again")
 
 
+def rows(page, table, attr):
+    return page.evaluate("[...document.querySelectorAll('#%s tbody tr')].map(r => r.dataset.%s)"
+                         % (table, attr))
+
+
+def sort_by(page, table, key):
+    page.click("#%s th[data-sort=%s] button" % (table, key))
+    return attr(page, "#%s th[data-sort=%s]" % (table, key), "aria-sort")
+
+
+def check_sorting(page):
+    """A click on a column header sorts by it, a second click the other
+    way; the header says which (aria-sort)."""
+    # By name first: current, legacy.
+    check_equal(rows(page, "certificates", "certificate"), ["current", "legacy"], "by name")
+    check_equal(attr(page, "#certificates th[data-sort=name]", "aria-sort"), "ascending",
+                "the name column is the sorted one")
+    check_equal(sort_by(page, "certificates", "name"), "descending", "name clicked again")
+    check_equal(rows(page, "certificates", "certificate"), ["legacy", "current"], "by name, descending")
+    # Days left: the 2-day certificate before the 90-day one.
+    check_equal(sort_by(page, "certificates", "days"), "ascending", "days left clicked")
+    check_equal(rows(page, "certificates", "certificate"), ["legacy", "current"], "by days left")
+    check_equal(attr(page, "#certificates th[data-sort=name]", "aria-sort"), "none",
+                "name no longer sorted")
+    check_equal(sort_by(page, "certificates", "days"), "descending", "days left clicked again")
+    check_equal(rows(page, "certificates", "certificate"), ["current", "legacy"],
+                "by days left, descending")
+    # Status, worst last ascending: healthy current, warning legacy.
+    check_equal(sort_by(page, "certificates", "status"), "ascending", "status clicked")
+    check_equal(rows(page, "certificates", "certificate"), ["current", "legacy"], "by status")
+
+    # Checks in configuration order until a column is clicked; by status
+    # descending the failing (acknowledged) backup comes before the
+    # nightly that has not reported.
+    check_equal(rows(page, "checks", "check"), ["backup", "nightly"], "checks in configuration order")
+    check_equal(sort_by(page, "checks", "name"), "ascending", "check name clicked")
+    check_equal(sort_by(page, "checks", "name"), "descending", "check name clicked again")
+    check_equal(rows(page, "checks", "check"), ["nightly", "backup"], "checks by name, descending")
+    check_equal(sort_by(page, "checks", "status"), "ascending", "check status clicked")
+    check_equal(rows(page, "checks", "check"), ["nightly", "backup"], "checks by status")
+    check_equal(sort_by(page, "checks", "acknowledged"), "ascending", "acknowledged clicked")
+    check_equal(sort_by(page, "checks", "acknowledged"), "descending", "acknowledged clicked again")
+    check_equal(rows(page, "checks", "check"), ["backup", "nightly"], "acknowledged first")
+    # Back to by name for what follows.
+    sort_by(page, "certificates", "name")
+
+
+def filter_text(page, table, text):
+    page.evaluate("(function () { const i = document.querySelector('.hale-filter[data-table=%s]"
+                  " .hale-filter-text'); i.focus(); i.select(); })()" % table)
+    page.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Backspace", "code": "Backspace",
+                                         "windowsVirtualKeyCode": 8})
+    page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Backspace", "code": "Backspace",
+                                         "windowsVirtualKeyCode": 8})
+    if text:
+        page.type_text(text)
+
+
+def filter_status(page, table, value):
+    page.evaluate("(function () { const s = document.querySelector('.hale-filter[data-table=%s]"
+                  " .hale-filter-status'); s.value = %s; s.dispatchEvent(new Event('change')); })()"
+                  % (table, json.dumps(value)))
+
+
+def check_filtering(page):
+    """Typed text and a status narrow the table; the toolbar counts; a
+    filter that matches nothing says so and offers to clear it."""
+    count = ".hale-filter[data-table=certificates] .hale-count"
+    check_equal(text(page, count), "2 items", "count unfiltered")
+    filter_text(page, "certificates", "LEG")
+    page.wait_for("document.querySelectorAll('#certificates tbody tr').length === 1",
+                  what="one certificate left by the text filter")
+    check_equal(rows(page, "certificates", "certificate"), ["legacy"], "filtered by 'LEG'")
+    check_equal(text(page, count), "1 of 2", "count filtered")
+    # The serial is searched too.
+    filter_text(page, "certificates", "0c0c01")
+    page.wait_for("document.querySelector('#certificates tbody tr') &&"
+                  " document.querySelector('#certificates tbody tr').dataset.certificate === 'current'",
+                  what="the serial's certificate")
+    filter_text(page, "certificates", "")
+    filter_status(page, "certificates", "warning")
+    check_equal(rows(page, "certificates", "certificate"), ["legacy"], "status filter warning")
+    filter_status(page, "certificates", "critical")
+    check_equal(rows(page, "certificates", "certificate"), [], "status filter critical")
+    check_equal(attr(page, "#certificates-section .hale-no-match", "hidden"), None,
+                "nothing matches: said so")
+    page.click("#certificates-section .hale-clear-filter")
+    page.wait_for("document.querySelectorAll('#certificates tbody tr').length === 2",
+                  what="both certificates back after Clear filters")
+    check_equal(page.evaluate("document.querySelector('.hale-filter[data-table=certificates]"
+                              " .hale-filter-status').value"), "", "status filter cleared")
+
+    filter_text(page, "checks", "disk full")
+    page.wait_for("document.querySelectorAll('#checks tbody tr').length === 1",
+                  what="one check by its message")
+    check_equal(rows(page, "checks", "check"), ["backup"], "checks filtered by message")
+    filter_text(page, "checks", "")
+    filter_status(page, "checks", "unknown")
+    check_equal(rows(page, "checks", "check"), ["nightly"], "checks filtered by status")
+    filter_status(page, "checks", "")
+    check_equal(len(rows(page, "checks", "check")), 2, "both checks again")
+
+
+def detail(page, field):
+    return text(page, "#details [data-field=%s] dd" % field)
+
+
+def check_details(page):
+    """A name opens its details, with what the table has no room for."""
+    page.click("tr[data-certificate=legacy] .hale-details")
+    page.wait_for("document.body.dataset.details === 'certificate:legacy'",
+                  what="legacy's details open")
+    check_equal(text(page, "#details-title"), "Certificate legacy", "details title")
+    check_equal(detail(page, "serial"), "0c0c02", "serial in the details")
+    check(detail(page, "path").endswith("legacy.pem"), "the file in the details: %r" % detail(page, "path"))
+    check(detail(page, "issuer"), "the issuer in the details")
+    check_equal(detail(page, "status"), "warning", "status in the details")
+    check_equal(detail(page, "days_left"), "1 day", "days left in the details")
+    check_equal(page.evaluate("document.activeElement.classList.contains('hale-details-close')"), True,
+                "Close focused")
+    page.click("#details .hale-details-close")
+    page.wait_for("document.getElementById('details').hidden", what="the details closed")
+    check_equal(page.evaluate("document.activeElement.closest('tr') &&"
+                              " document.activeElement.closest('tr').dataset.certificate"),
+                "legacy", "focus back on the name")
+
+    page.click("tr[data-check=backup] .hale-details")
+    page.wait_for("document.body.dataset.details === 'check:backup'", what="backup's details open")
+    check_equal(text(page, "#details-title"), "Check backup", "check details title")
+    check_equal(detail(page, "kind"), "push", "the check's kind")
+    check_equal(detail(page, "categories"), "jobs", "the check's categories")
+    check_equal(detail(page, "message"), "disk full on /srv/backup", "the check's message")
+    ack = detail(page, "acknowledged")
+    check(ack.startswith("\u201crestore of /srv running, INC-42\u201d by uid:%d" % os.getuid()),
+          "the acknowledgement in the details: %r" % ack)
+    # A click beside the dialog closes it.
+    page.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": 5, "y": 5, "button": "left",
+                                           "clickCount": 1})
+    page.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": 5, "y": 5, "button": "left",
+                                           "clickCount": 1})
+    page.wait_for("document.getElementById('details').hidden", what="a click beside closes the details")
+
+
+def test_german():
+    """The page in German, as for a user whose browser (and Cockpit's
+    login) says de: po.js is the package's po.de.js."""
+    with halectx.Hale(P, "cockpit-de") as h:
+        cert = h.mkcert("current.pem", "0e0e01", days=90)
+        h.start_haled(lambda: h.config_text([("current", cert)]) + "\n[Check backup]\nTTL=1h\n")
+        with Cockpit(h) as cockpit, cdp.Browser(P["chromium"], h.tmp) as browser:
+            page = browser.new_page(1280, 900, language="de")
+            page.navigate(cockpit.url())
+            page.wait_for("!!document.body && document.body.dataset.ready === 'true'", timeout=15,
+                          what="the German page to load")
+            check_equal(page.evaluate("cockpit.language"), "de", "cockpit.language")
+            po = page.evaluate("fetch('po.js').then(r => r.text())")
+            check('"language": "de"' in po and "Zertifikate (hale)" in po,
+                  "the bridge served po.de.js as po.js, with the menu label: %r" % po[:300])
+            check_equal(text(page, "#certificates-title"), "Zertifikate", "certificates heading")
+            check_equal(text(page, "#checks-title"), "Prüfungen", "checks heading")
+            check_equal(text(page, "#bus"), "auf dem Sitzungsbus", "bus")
+            check_equal(text(page, "#certificates th[data-sort=days]"), "Verbleibende Tage",
+                        "days left column")
+            check_equal(text(page, "tr[data-certificate=current] .hale-days"), "89 Tage",
+                        "days left, plural")
+            check_equal(text(page, ".hale-filter[data-table=certificates] .hale-count"), "1 Eintrag",
+                        "count, singular")
+            check_equal(text(page, "#reload-all"), "Alle neu laden", "Reload all")
+            # haled's status words stay haled's.
+            check_equal(text(page, "tr[data-certificate=current] .hale-badge"), "healthy",
+                        "status word")
+            shot = page.screenshot(os.path.join(output_dir(h), "cockpit-hale-de.png"))
+            log("screenshot: %s" % shot)
+            print("# SCREENSHOT %s" % shot, flush=True)
+            page.click("tr[data-certificate=current] .hale-details")
+            page.wait_for("document.body.dataset.details === 'certificate:current'",
+                          what="details open")
+            check_equal(text(page, "#details-title"), "Zertifikat current", "details title")
+            check_equal(text(page, "#details [data-field=serial] dt"), "Seriennummer", "serial term")
+            check_equal(text(page, "#details [data-field=lifetime_seconds] dd"), "90 Tage",
+                        "lifetime in the details")
+            check(not page.exceptions(), "the page threw: %r" % page.exceptions())
+        h.allowed_warnings += [r"backup"]
+        h.stop_haled()
+
+
 def test_denied():
     """The bridge as nobody, polkit (a mock) saying no: the refusal is on
     the page, not swallowed."""
@@ -501,4 +717,4 @@ def test_absent():
 if __name__ == "__main__":
     if not os.path.isfile(os.path.join(PACKAGE, "manifest.json")):
         halectx._skip_or_fail("no Cockpit package at %s" % PACKAGE)
-    halectx.run([test_page, test_denied, test_absent])
+    halectx.run([test_page, test_german, test_denied, test_absent])

@@ -17,9 +17,11 @@ real system bus).
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +36,8 @@ P = halectx.require("haled", "mkcert", "dbus-daemon", "busctl", "journalctl", "s
                     "setpriv")
 NAMES_H = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "common",
                        "hale-names.h")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data")
+CATALOGS = ("hale.catalog", "hale.de.catalog")
 NOBODY = 65534
 
 
@@ -45,6 +49,79 @@ def events_of_names_h():
     ids = dict(re.findall(r'#define HALE_MESSAGE_ID_(\w+)\s+"([0-9a-f]{32})"', text))
     check(events, "hale-names.h defines events")
     return {name: (suffix, ids.get(suffix)) for suffix, name in events.items()}
+
+
+def catalog_fields():
+    """{MESSAGE_ID: {(catalog file, FIELD)}} of the source tree's catalogs."""
+    out = {}
+    for name in CATALOGS:
+        with open(os.path.join(DATA, name)) as f:
+            parts = re.split(r"^-- ([0-9a-f]{32}).*\n", f.read(), flags=re.M)
+        for i in range(1, len(parts), 2):
+            for field in re.findall(r"@([A-Za-z0-9_]+)@", parts[i + 1]):
+                out.setdefault(parts[i], set()).add((name, field))
+    return out
+
+
+def check_catalog_fields(pids):
+    """Every @FIELD@ of an event's catalog entry is a field of that very
+    entry: journalctl -x prints the bare name of one that is not."""
+    wanted = catalog_fields()
+    problems = []
+    seen = set()
+    for pid in pids:
+        for e in Journald.entries(pid, SYSLOG_IDENTIFIER="haled"):
+            mid = e.get("MESSAGE_ID")
+            if mid not in wanted:
+                continue
+            seen.add((e.get("HALE_EVENT"), e.get("HALE_OUTCOME")))
+            for name, field in sorted(wanted[mid]):
+                if field not in e:
+                    problems.append("%s (%s, %s): %s uses @%s@, the entry has no such field: %r"
+                                    % (e.get("HALE_EVENT"), e.get("HALE_OUTCOME"), mid, name,
+                                       field, e.get("MESSAGE")))
+    log("catalog fields checked on: %s" % ", ".join("%s/%s" % k for k in sorted(seen)))
+    if problems:
+        fail("catalog entries name fields their events do not carry:\n  "
+             + "\n  ".join(sorted(set(problems))))
+
+
+def check_journalctl_x(pids):
+    """journalctl -x on the real entries, with the source tree's catalog:
+    no placeholder left unreplaced. journalctl -x reads the database at
+    /var/lib/systemd/catalog whatever --root says, so the test's own
+    database is bind-mounted there in a mount namespace of journalctl's
+    alone; the machine's catalog is not touched."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        skip_or_fail("journalctl -x with the tree's catalog needs root and unshare(1)")
+    with tempfile.TemporaryDirectory(prefix="hale-catalog-") as tmp:
+        catdir = os.path.join(tmp, "usr", "lib", "systemd", "catalog")
+        os.makedirs(catdir)
+        for name in CATALOGS:
+            shutil.copy(os.path.join(DATA, name), catdir)
+        r = subprocess.run(["journalctl", "--root=" + tmp, "--update-catalog"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and not r.stderr.strip(), "journalctl --update-catalog: %r" % (r,))
+        database = os.path.join(tmp, "var", "lib", "systemd", "catalog")
+        os.makedirs("/var/lib/systemd/catalog", exist_ok=True)
+        out = ""
+        for pid in pids:
+            r = subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c",
+                                'mount --bind "$0" /var/lib/systemd/catalog && exec journalctl -x '
+                                '--no-pager -o short "_PID=$1" SYSLOG_IDENTIFIER=haled',
+                                database, str(pid)],
+                               capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, LC_ALL="C.UTF-8"))
+            check(r.returncode == 0, "journalctl -x: %s" % r.stderr)
+            out += r.stdout
+    explained = [line for line in out.splitlines() if line.startswith("\u2591\u2591")]
+    check(len([x for x in explained if x.startswith("\u2591\u2591 Subject: ")]) >= 10,
+          "journalctl -x explained haled's entries:\n" + out[-3000:])
+    literal = [x for x in explained if re.search(r"@[A-Z_]+@|\bHALE_[A-Z_]+\b", x)]
+    check(not literal, "journalctl -x shows placeholders it could not fill:\n  "
+          + "\n  ".join(literal))
+    log("journalctl -x: %d explanation lines, none with a placeholder left" % len(explained))
 
 
 class Ok(BaseHTTPRequestHandler):
@@ -228,6 +305,10 @@ def test_every_event_in_the_journal():
         started = Journald.entries(pids[0], HALE_EVENT="daemon_started")
         check(started[0].get("HALE_CONFIG_FILE", "").endswith("hale.conf"),
               "daemon_started's HALE_CONFIG_FILE")
+
+        # What journalctl -x makes of them with the catalogs.
+        check_catalog_fields(pids)
+        check_journalctl_x(pids)
 
 
 if __name__ == "__main__":
