@@ -38,6 +38,11 @@
  * credentials of hale-http-auth.c. The message is paused while a bcrypt
  * runs in a thread; a refusal is a bare 401 with WWW-Authenticate, the
  * same for every cause, counted in http_auth_failures_total.
+ *
+ * Routes. FT's paths live under HealthPathPrefix= (ft_routes); those
+ * that change something take POST and a small form, and only with
+ * HealthAuth=same and credentials. Every answer is counted by handler
+ * and code (hale-http-metrics.h).
  */
 #include "config.h"
 

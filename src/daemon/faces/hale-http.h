@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-http.h: the HTTP face: /metrics, /health and friends (libsoup 3).
  *
- * Only reads: the report and the metrics registry answer from memory, so
- * no request waits on a probe, a reload or the disk.
+ * Reads: the report and the metrics registry answer from memory, so no
+ * request waits on a probe, a reload or the disk (a route may pause its
+ * request for a round of checks: cache=false). FT's changes (POST
+ * PREFIX/add-ack, ...) are commands to the aggregate, served only with
+ * credentials and audited as their D-Bus twins.
  */
 #pragma once
 
