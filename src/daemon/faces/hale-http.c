@@ -1804,9 +1804,16 @@ hale_http_init (HaleHttp *self)
   self->path_prefix = g_strdup ("");
 }
 
+/* @route into @table at @path, with its handler label. */
 static void
-add_route (HaleHttp *self, GHashTable *table, const char *path, ExtraRoute *route)
+add_route (HaleHttp *self, GHashTable *table, const char *path, HaleHttpHandler handler,
+           gpointer user_data, GDestroyNotify destroy)
 {
+  ExtraRoute *route = g_new0 (ExtraRoute, 1);
+
+  route->handler = handler;
+  route->user_data = user_data;
+  route->destroy = destroy;
   route->handler_id = hale_http_metrics_handler (self->http_metrics, path);
   g_hash_table_replace (table, g_strdup (path), route);
 }
@@ -1815,34 +1822,22 @@ void
 hale_http_add_route (HaleHttp *self, const char *path, HaleHttpHandler handler, gpointer user_data,
                      GDestroyNotify destroy)
 {
-  ExtraRoute *route;
-
   g_return_if_fail (HALE_IS_HTTP (self));
   g_return_if_fail (path != NULL && path[0] == '/');
   g_return_if_fail (handler != NULL);
 
-  route = g_new0 (ExtraRoute, 1);
-  route->handler = handler;
-  route->user_data = user_data;
-  route->destroy = destroy;
-  add_route (self, self->routes, path, route);
+  add_route (self, self->routes, path, handler, user_data, destroy);
 }
 
 void
 hale_http_add_ft_route (HaleHttp *self, const char *path, HaleHttpHandler handler,
                         gpointer user_data, GDestroyNotify destroy)
 {
-  ExtraRoute *route;
-
   g_return_if_fail (HALE_IS_HTTP (self));
   g_return_if_fail (path != NULL && path[0] == '/');
   g_return_if_fail (handler != NULL);
 
-  route = g_new0 (ExtraRoute, 1);
-  route->handler = handler;
-  route->user_data = user_data;
-  route->destroy = destroy;
-  add_route (self, self->ft_routes, path, route);
+  add_route (self, self->ft_routes, path, handler, user_data, destroy);
 }
 
 void
@@ -1855,12 +1850,10 @@ hale_http_add_ft_change (HaleHttp *self, const char *path, const HaleHttpChange 
   g_return_if_fail (path != NULL && path[0] == '/');
   g_return_if_fail (change != NULL && handler != NULL);
 
-  route = g_new0 (ExtraRoute, 1);
+  add_route (self, self->ft_routes, path, NULL, user_data, destroy);
+  route = g_hash_table_lookup (self->ft_routes, path);
   route->change_handler = handler;
   route->change = change;
-  route->user_data = user_data;
-  route->destroy = destroy;
-  add_route (self, self->ft_routes, path, route);
 }
 
 void
