@@ -484,6 +484,12 @@ static const ErrorCase error_cases[] = {
     "write none (the health paths are open) or same" },
   { "health-auth-nothing", "[Monitoring]\nHealthAuth=same\n", "Monitoring:HealthAuth",
     "needs MetricsBearerTokenFile or MetricsBasicAuthUsers" },
+  { "prefix-relative", "[Monitoring]\nHealthPathPrefix=__agg\n", "Monitoring:HealthPathPrefix",
+    "does not start with /" },
+  { "prefix-query", "[Monitoring]\nHealthPathPrefix=/a?b\n", "Monitoring:HealthPathPrefix",
+    "has '?'" },
+  { "prefix-empty-segment", "[Monitoring]\nHealthPathPrefix=/a//b\n", "Monitoring:HealthPathPrefix",
+    "empty or \".\" segment" },
   { "syntax-no-group", "MetricsListen=:9091\n", "", "" },
   { "bad-escape", "[Monitoring]\nAuditLog=/var/log/a\\qb\n", "Monitoring:AuditLog", "" },
 };
@@ -621,6 +627,7 @@ test_tls_and_auth (Fixture *f, gconstpointer data)
   g_assert_cmpuint (defaults->metrics_tls.min_version, ==, 12);
   g_assert_null (defaults->metrics_bearer_token_file);
   g_assert_false (defaults->health_auth);
+  g_assert_cmpstr (defaults->health_path_prefix, ==, "");
 
   g_free (write_file (f, "hale.conf",
                       "[Monitoring]\nMetricsListen=127.0.0.1:9091\nHealthListen=127.0.0.1:8081\n"
@@ -630,8 +637,10 @@ test_tls_and_auth (Fixture *f, gconstpointer data)
                       "MetricsTLSClientCA=/etc/hale/tls/clients.pem\n"
                       "MetricsBearerTokenFile=/etc/hale/token\n"
                       "MetricsBasicAuthUsers=/etc/hale/users\n"
-                      "HealthAuth=same\n"));
+                      "HealthAuth=same\n"
+                      "HealthPathPrefix=/__agg/\n"));
   separate = load_ok (f);
+  g_assert_cmpstr (separate->health_path_prefix, ==, "/__agg");
   g_assert_cmpstr (separate->metrics_tls.certificate, ==, "/etc/hale/tls/cert.pem");
   g_assert_cmpstr (separate->metrics_tls.key, ==, "/etc/hale/tls/key.pem");
   g_assert_cmpstr (separate->metrics_tls.client_ca, ==, "/etc/hale/tls/clients.pem");
@@ -811,6 +820,7 @@ test_list_keys (void)
     "Monitoring.MetricsBearerTokenFile",
     "Monitoring.MetricsBasicAuthUsers",
     "Monitoring.HealthAuth",
+    "Monitoring.HealthPathPrefix",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)

@@ -13,6 +13,7 @@
 
 #include "hale-aggregate.h"
 #include "hale-audit.h"
+#include "hale-authority.h"
 #include "hale-cert-watch.h"
 #include "hale-checks.h"
 #include "hale-connectivity.h"
@@ -181,6 +182,7 @@ test_doc_matches_registry (void)
   g_autoptr (HaleHttp) http = NULL;
   g_autoptr (HaleChecks) checks = NULL;
   g_autoptr (HaleAggregate) aggregate = NULL;
+  g_autoptr (HaleAuthority) authority = hale_authority_new (HALE_AUTHORITY_USER);
   Compare c = { doc, seen, problems };
   GHashTableIter iter;
   gpointer key, value;
@@ -194,6 +196,7 @@ test_doc_matches_registry (void)
   rotation = hale_rotation_new (metrics, audit);
   checks = hale_checks_new (metrics);
   aggregate = hale_aggregate_new (state, checks, metrics, audit, dir);
+  hale_authority_set_metrics (authority, metrics);
   http = hale_http_new (report, metrics);
   hale_process_collector_add (metrics);
 

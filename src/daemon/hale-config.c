@@ -49,6 +49,7 @@ typedef enum
   KEY_NAME_LIST,      /* group names split by ',', ';' or spaces: a GStrv */
   KEY_TLS_VERSION,    /* "1.2" or "1.3": guint 12 or 13 */
   KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
+  KEY_PATH_PREFIX,    /* "" or "/a/b": an URL path prefix, trailing '/' dropped */
 } KeyType;
 
 typedef enum
@@ -177,6 +178,8 @@ static const KeySchema keys[] = {
   { GROUP_MONITORING, "MetricsBasicAuthUsers", KEY_PATH, KEY_FLAG_EMPTY_UNSETS,
     CFG (metrics_basic_auth_users) },
   { GROUP_MONITORING, "HealthAuth", KEY_AUTH_SCOPE, KEY_FLAG_NONE, CFG (health_auth) },
+  { GROUP_MONITORING, "HealthPathPrefix", KEY_PATH_PREFIX, KEY_FLAG_NONE,
+    CFG (health_path_prefix) },
 
   { GROUP_NETWORK, "CheckInterval", KEY_DURATION, KEY_FLAG_NONZERO, CFG (check_interval),
     .min_usec = 100 * 1000 },
@@ -373,6 +376,7 @@ hale_config_new_default (void)
   config->files = g_new0 (char *, 1);
   config->metrics_listen = g_strdup ("127.0.0.1:9091");
   config->health_listen = g_strdup ("127.0.0.1:8081");
+  config->health_path_prefix = g_strdup ("");
   config->audit_log = NULL;
   config->audit_log_max_size = 10 * 1024 * 1024;
   config->audit_log_keep = 5;
@@ -414,6 +418,7 @@ hale_config_unref (HaleConfig *config)
   tls_config_clear (&config->health_tls);
   g_free (config->metrics_bearer_token_file);
   g_free (config->metrics_basic_auth_users);
+  g_free (config->health_path_prefix);
   g_free (config->metrics_namespace);
   g_ptr_array_unref (config->certificates);
   g_ptr_array_unref (config->services);
@@ -544,6 +549,24 @@ check_unit_name (const char *text)
   return NULL;
 }
 
+/* What FT's pathPrefix is: "" or "/segment/segment", plain characters
+ * only, so that the paths under it need no escaping. */
+static char *
+check_path_prefix (const char *text)
+{
+  if (text[0] != '/')
+    return g_strdup_printf ("\"%s\" does not start with /: write e.g. /__agg", text);
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == '\0'))))
+        return g_strdup_printf ("\"%s\" has an empty or \".\" segment", text);
+      if (!g_ascii_isalnum (*p) && strchr ("/-._~", *p) == NULL)
+        return g_strdup_printf ("\"%s\" has '%c': use letters, digits and / - . _ ~", text,
+                                g_ascii_isprint (*p) ? *p : '?');
+    }
+  return NULL;
+}
+
 static char *
 check_url (const char *text)
 {
@@ -614,6 +637,20 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
       case KEY_URL:
         problem = check_url (text);
         break;
+      case KEY_PATH_PREFIX:
+        {
+          g_autofree char *prefix = g_strdup (text);
+          gsize len = strlen (prefix);
+
+          /* "/" and "/x/" are the same prefixes as "" and "/x". */
+          while (len > 0 && prefix[len - 1] == '/')
+            prefix[--len] = '\0';
+          if (len > 0 && (problem = check_path_prefix (prefix)) != NULL)
+            return problem;
+          g_free (*(char **)field);
+          *(char **)field = g_steal_pointer (&prefix);
+          return NULL;
+        }
       case KEY_UNIT_NAME:
         problem = check_unit_name (text);
         break;

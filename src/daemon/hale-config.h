@@ -136,6 +136,7 @@ typedef struct
   char *metrics_bearer_token_file; /* MetricsBearerTokenFile=; NULL: none */
   char *metrics_basic_auth_users;  /* MetricsBasicAuthUsers=: "user:bcrypt" lines; NULL: none */
   gboolean health_auth;            /* HealthAuth=same: /health* take the /metrics auth */
+  char *health_path_prefix;        /* HealthPathPrefix=: "" or "/a/b" before every FT path */
 
   /* [Network] */
   gint64 check_interval;     /* usec; default 30s */

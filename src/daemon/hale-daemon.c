@@ -295,7 +295,9 @@ hale_daemon_start (HaleDaemon *self, GError **error)
   /* After the certificate watcher: they share the renewal counter. */
   self->rotation = hale_rotation_new (self->metrics, self->audit);
   self->authority = hale_authority_new (self->user ? HALE_AUTHORITY_USER : HALE_AUTHORITY_SYSTEM);
+  hale_authority_set_metrics (self->authority, self->metrics);
   self->http = hale_http_new (self->report, self->metrics);
+  hale_http_set_audit (self->http, self->audit);
   hale_aggregate_http_register (self->aggregate, self->http);
   hale_aggregate_report_install (self->aggregate, self->report);
   self->dbus = hale_dbus_new (self->state, self->report);

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hale-aggregate-http.h: the aggregate's pages on the health listener.
  *
- *   /health/services  hale's JSON (or HTML when the client prefers it)
- *   /__health         FT's __health JSON (or HTML)
- *   /__gtg            "OK" or 503 with the reason, text/plain
+ *   /health/services         hale's JSON (or HTML when the client prefers it)
+ *   PREFIX/__health          FT's __health JSON (or HTML)
+ *   PREFIX/__gtg             "OK" or 503 with the reason, text/plain
+ *   POST PREFIX/add-ack, rem-ack, enable-category, disable-category
+ *                            FT's changes, as commands to the aggregate
  *
- * Each takes ?categories=a,b (only those categories) and ?cache=false
- * (start a fresh run of the selected checks, rate-limited by
- * hale-checks). A request never waits for a run: it is answered at once
- * from the latest results and says, in "cache", whether it started a
- * run (whose results the next request sees) or was refused.
+ * PREFIX is HealthPathPrefix=: every FT path is registered with
+ * hale_http_add_ft_route() or hale_http_add_ft_change(). The pages take
+ * ?categories=a,b (only those categories) and ?cache=false, which waits
+ * for a fresh round of the selected checks (hale_checks_refresh_async())
+ * without blocking the loop: the message is paused until the round ends.
  */
 #pragma once
 

@@ -230,8 +230,10 @@ refresh_word (HaleRefresh refresh)
         return "none";
       case HALE_REFRESH_STARTED:
         return "started";
-      case HALE_REFRESH_RATE_LIMITED:
-        return "rate_limited";
+      case HALE_REFRESH_FRESH:
+        return "fresh";
+      case HALE_REFRESH_TIMED_OUT:
+        return "timed_out";
     }
   return "none";
 }
@@ -838,15 +840,19 @@ hale_aggregate_report_html (HaleAggregate *aggregate, const HaleAggregateQuery *
       g_string_append (html, " · ");
       append_escaped (html, _ ("a fresh run started: reload the page for its results"));
     }
-  else if (query->refresh == HALE_REFRESH_RATE_LIMITED)
+  else if (query->refresh == HALE_REFRESH_TIMED_OUT && query->refresh_message != NULL)
     {
       g_string_append (html, " · ");
-      /* TRANSLATORS: cache=false is a query parameter: keep it as is. */
-      append_escaped (html,
-                      _ ("cache=false was refused (asked too soon): these are the latest results"));
+      append_escaped (html, query->refresh_message);
     }
-  g_string_append (html, " · <a href=\"/health/services\">services</a> · "
-                         "<a href=\"/__health\">__health</a> · <a href=\"/__gtg\">__gtg</a>");
+  {
+    /* HealthPathPrefix= is plain characters (hale-config checks it). */
+    const char *prefix = query->path_prefix ? query->path_prefix : "";
+    g_string_append_printf (html,
+                            " · <a href=\"/health/services\">services</a> · "
+                            "<a href=\"%s/__health\">__health</a> · <a href=\"%s/__gtg\">__gtg</a>",
+                            prefix, prefix);
+  }
   g_string_append (html, "</footer>\n</body></html>\n");
 
   if (out_http_status != NULL)

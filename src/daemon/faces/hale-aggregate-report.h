@@ -15,17 +15,18 @@ G_BEGIN_DECLS
 /* What a request asked of the cache, for the "cache" member. */
 typedef enum
 {
-  HALE_REFRESH_NONE,         /* answered from the latest results */
-  HALE_REFRESH_STARTED,      /* cache=false (or stale results): a run started; the next
-                                request sees its results */
-  HALE_REFRESH_RATE_LIMITED, /* cache=false refused: asked again too soon */
+  HALE_REFRESH_NONE,      /* answered from the latest results */
+  HALE_REFRESH_STARTED,   /* stale results: a run started; the next request sees its results */
+  HALE_REFRESH_FRESH,     /* cache=false: answered once the checks ran */
+  HALE_REFRESH_TIMED_OUT, /* cache=false: a run did not end in time; the latest results */
 } HaleRefresh;
 
 typedef struct
 {
   const char *const *categories; /* NULL: everything (services, every check and category) */
   HaleRefresh refresh;
-  const char *refresh_message; /* the rate limiter's words, or NULL */
+  const char *refresh_message; /* why a round timed out, or NULL */
+  const char *path_prefix;     /* HealthPathPrefix= of the FT links; NULL: "" */
 } HaleAggregateQuery;
 
 typedef enum

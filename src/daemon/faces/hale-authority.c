@@ -40,6 +40,21 @@ struct _HaleAuthority
    * first need; never the g_bus_get() singleton, whose exit-on-close
    * would take haled down with the system bus. */
   GDBusConnection *system_bus;
+  HaleMetricFamily *denied; /* NULL until hale_authority_set_metrics() */
+};
+
+static const HaleMetricDesc families[] = {
+  { G_STRUCT_OFFSET (HaleAuthority, denied), HALE_METRIC_COUNTER, "dbus_calls_denied_total",
+    "D-Bus calls refused by the authority (polkit, or no credentials from the bus), by polkit "
+    "action.",
+    NULL, (const char *const[]){ "action", NULL }, NULL, 0, HALE_METRIC_FLAGS_NONE },
+};
+
+/* Every action a face asks for: their denial counters exist from the
+ * start, at 0, so rate() sees the first one. */
+static const char *const actions[] = {
+  HALE_ACTION_RELOAD,          HALE_ACTION_ACKNOWLEDGE,  HALE_ACTION_MANAGE_CATEGORIES,
+  HALE_ACTION_REPORT_ROTATION, HALE_ACTION_REPORT_CHECK,
 };
 
 G_DEFINE_TYPE (HaleAuthority, hale_authority, G_TYPE_OBJECT)
@@ -408,6 +423,7 @@ hale_authority_check_finish (HaleAuthority *self, GAsyncResult *result,
                              HaleAuthorityCaller **out_caller, GError **error)
 {
   CheckData *data;
+  gboolean allowed;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == hale_authority_check_async,
@@ -417,41 +433,55 @@ hale_authority_check_finish (HaleAuthority *self, GAsyncResult *result,
   if (out_caller != NULL)
     *out_caller = g_steal_pointer (&data->caller);
   /* Anything but an explicit yes is a no. */
-  return g_task_propagate_boolean (G_TASK (result), error) && data->allowed;
+  allowed = g_task_propagate_boolean (G_TASK (result), error) && data->allowed;
+  if (!allowed && self->denied != NULL)
+    hale_metric_inc (self->denied, (const char *const[]){ data->action_id, NULL }, 1);
+  return allowed;
 }
 
 void
-hale_authority_audit (HaleAudit *audit, const HaleAuthorityCaller *caller, const char *action_id,
-                      const char *method, const char *resource_type, const char *resource_id,
-                      const GError *denial)
+hale_authority_set_metrics (HaleAuthority *self, HaleMetrics *metrics)
 {
-  const HaleAuditActor *actor = hale_authority_caller_get_actor (caller);
+  g_return_if_fail (HALE_IS_AUTHORITY (self));
+  g_return_if_fail (self->denied == NULL);
+
+  hale_metrics_add_table (metrics, families, G_N_ELEMENTS (families), self);
+  for (gsize i = 0; i < G_N_ELEMENTS (actions); i++)
+    hale_metric_touch (self->denied, (const char *const[]){ actions[i], NULL });
+}
+
+void
+hale_authority_audit_actor (HaleAudit *audit, const HaleAuditActor *actor, const char *action_id,
+                            const char *method, const char *resource_type, const char *resource_id,
+                            const char *denial)
+{
   const char *extra[] = { "action", action_id, "method", method, NULL };
   g_autofree char *who = NULL;
   g_autofree char *what = NULL;
   g_autofree char *message = NULL;
-  g_autofree char *reason = NULL;
   HaleAuditEvent event = { 0 };
 
   g_return_if_fail (HALE_IS_AUDIT (audit));
-  g_return_if_fail (action_id != NULL && method != NULL);
+  g_return_if_fail (actor != NULL && action_id != NULL && method != NULL);
 
   if (actor->uid >= 0)
     who = g_strdup_printf ("uid %" G_GINT64_FORMAT " (pid %" G_GINT64_FORMAT ")", actor->uid,
                            actor->pid);
+  else if (actor->ip_address != NULL)
+    who = g_strdup_printf ("%s from %s", actor->identity ? actor->identity : "a client",
+                           actor->ip_address);
   else
-    who = g_strdup (caller->sender ? caller->sender : "an unknown caller");
+    who = g_strdup (actor->identity ? actor->identity : "an unknown caller");
   what = resource_id ? g_strdup_printf ("%s(%s)", method, resource_id) : g_strdup (method);
 
   if (denial != NULL)
     {
-      reason = g_strdup (denial->message);
-      message = g_strdup_printf ("%s was denied %s: %s", who, what, reason);
+      message = g_strdup_printf ("%s was denied %s: %s", who, what, denial);
       event.event = HALE_EVENT_AUTHORIZATION_DENIED;
       event.message_id = HALE_MESSAGE_ID_AUTHORIZATION_DENIED;
       event.priority = LOG_WARNING;
       event.outcome = "failure";
-      event.error = reason;
+      event.error = denial;
     }
   else
     {
@@ -468,6 +498,16 @@ hale_authority_audit (HaleAudit *audit, const HaleAuthorityCaller *caller, const
   event.actor = actor;
   event.extra = extra;
   hale_audit_emit (audit, &event);
+}
+
+void
+hale_authority_audit (HaleAudit *audit, const HaleAuthorityCaller *caller, const char *action_id,
+                      const char *method, const char *resource_type, const char *resource_id,
+                      const GError *denial)
+{
+  /* A caller the bus did not vouch for has its bus name as identity. */
+  hale_authority_audit_actor (audit, hale_authority_caller_get_actor (caller), action_id, method,
+                              resource_type, resource_id, denial ? denial->message : NULL);
 }
 
 static void

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "hale-audit.h"
+#include "hale-metrics.h"
 
 #include <gio/gio.h>
 
@@ -61,6 +62,10 @@ G_DECLARE_FINAL_TYPE (HaleAuthority, hale_authority, HALE, AUTHORITY, GObject)
 HaleAuthority *
 hale_authority_new (HaleAuthorityMode mode);
 
+/* Counts denials in dbus_calls_denied_total{action}. Once. */
+void
+hale_authority_set_metrics (HaleAuthority *self, HaleMetrics *metrics);
+
 /* Whether the caller set ALLOW_INTERACTIVE_AUTHORIZATION on the call
  * (busctl and GDBus clients can): polkit may then ask for a password. */
 gboolean
@@ -89,5 +94,12 @@ void
 hale_authority_audit (HaleAudit *audit, const HaleAuthorityCaller *caller, const char *action_id,
                       const char *method, const char *resource_type, const char *resource_id,
                       const GError *denial);
+
+/* The same event for a caller that is not on the bus (an HTTP client,
+ * with its ip_address). @denial: NULL when allowed, else why not. */
+void
+hale_authority_audit_actor (HaleAudit *audit, const HaleAuditActor *actor, const char *action_id,
+                            const char *method, const char *resource_type, const char *resource_id,
+                            const char *denial);
 
 G_END_DECLS

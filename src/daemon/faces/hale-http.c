@@ -38,6 +38,11 @@
  * credentials of hale-http-auth.c. The message is paused while a bcrypt
  * runs in a thread; a refusal is a bare 401 with WWW-Authenticate, the
  * same for every cause, counted in http_auth_failures_total.
+ *
+ * Routes. FT's paths live under HealthPathPrefix= (ft_routes); those
+ * that change something take POST and a small form, and only with
+ * HealthAuth=same and credentials. Every answer is counted by handler
+ * and code (hale-http-metrics.h).
  */
 #include "config.h"
 
@@ -56,8 +61,10 @@
 
 #include "hale-exposition.h"
 #include "hale-file-watch.h"
+#include "hale-authority.h"
 #include "hale-http-auth.h"
 #include "hale-http-gate.h"
+#include "hale-http-metrics.h"
 #include "hale-units.h"
 
 /* What the kernel may queue before we accept; it caps it at
@@ -101,6 +108,29 @@ typedef struct
   HaleHttp *http;
 } Listener;
 
+/* The paths hale-http serves itself, for their handler label. */
+typedef enum
+{
+  BUILTIN_LANDING,
+  BUILTIN_METRICS,
+  BUILTIN_HEALTH,
+  BUILTIN_HEALTH_CERTIFICATE,
+  BUILTIN_HEALTH_CONNECTIVITY,
+  BUILTIN_HEALTH_SERVICES,
+  BUILTIN_OTHER,
+  N_BUILTIN
+} Builtin;
+
+static const char *const builtin_names[N_BUILTIN] = {
+  "/",
+  "/metrics",
+  "/health",
+  "/health/certificate",
+  "/health/connectivity",
+  "/health/services",
+  HALE_HTTP_HANDLER_OTHER,
+};
+
 struct _HaleHttp
 {
   GObject parent_instance;
@@ -112,15 +142,23 @@ struct _HaleHttp
   HaleHttpAuth *auth;
   gboolean health_auth; /* HealthAuth=same */
   HaleMetricFamily *auth_failures;
-  GHashTable *routes; /* path -> ExtraRoute: hale_http_add_route() */
-  HaleHttpGate *gate; /* plain connections until their request head is in */
+  GHashTable *routes;    /* path -> ExtraRoute: hale_http_add_route() */
+  GHashTable *ft_routes; /* path under the prefix -> ExtraRoute: hale_http_add_ft_*() */
+  char *path_prefix;     /* HealthPathPrefix=: "" or "/a/b" */
+  HaleAudit *audit;      /* NULL: changes are not served */
+  HaleHttpMetrics *http_metrics;
+  guint builtin_handlers[N_BUILTIN]; /* hale_http_metrics_handler() of each */
+  HaleHttpGate *gate;                /* plain connections until their request head is in */
 };
 
 typedef struct
 {
   HaleHttpHandler handler;
+  HaleHttpChangeHandler change_handler; /* set for a change, with @change */
+  const HaleHttpChange *change;
   gpointer user_data;
   GDestroyNotify destroy;
+  guint handler_id; /* hale_http_metrics_handler() of the path */
 } ExtraRoute;
 
 static void
@@ -329,54 +367,262 @@ typedef enum
   ROUTE_EXTRA,
 } Route;
 
-static Route
-route_for (Listener *listener, const char *path, HaleReportSection *out_section)
+/* Where a path goes on a listener, and its handler label. */
+typedef struct
+{
+  Route route;
+  HaleReportSection section; /* ROUTE_HEALTH */
+  ExtraRoute *extra;         /* ROUTE_EXTRA */
+  guint handler;
+} Match;
+
+static Match
+route_for (Listener *listener, const char *path)
 {
   static const struct
   {
     const char *path;
     HaleReportSection section;
+    Builtin builtin;
   } health_paths[] = {
-    { "/health", HALE_REPORT_ALL },
-    { "/health/certificate", HALE_REPORT_CERTIFICATE },
-    { "/health/connectivity", HALE_REPORT_CONNECTIVITY },
-    { "/health/services", HALE_REPORT_SERVICES },
+    { "/health", HALE_REPORT_ALL, BUILTIN_HEALTH },
+    { "/health/certificate", HALE_REPORT_CERTIFICATE, BUILTIN_HEALTH_CERTIFICATE },
+    { "/health/connectivity", HALE_REPORT_CONNECTIVITY, BUILTIN_HEALTH_CONNECTIVITY },
+    { "/health/services", HALE_REPORT_SERVICES, BUILTIN_HEALTH_SERVICES },
   };
+  HaleHttp *self = listener->http;
+  Match m = { ROUTE_NONE, HALE_REPORT_ALL, NULL, self->builtin_handlers[BUILTIN_OTHER] };
+  gsize prefix_len = strlen (self->path_prefix);
 
   if (g_str_equal (path, "/"))
-    return ROUTE_LANDING;
+    {
+      m.route = ROUTE_LANDING;
+      m.handler = self->builtin_handlers[BUILTIN_LANDING];
+      return m;
+    }
   if ((listener->roles & ROLE_METRICS) && g_str_equal (path, "/metrics"))
-    return ROUTE_METRICS;
-  if ((listener->roles & ROLE_HEALTH) && g_hash_table_contains (listener->http->routes, path))
-    return ROUTE_EXTRA;
-  if (listener->roles & ROLE_HEALTH)
-    for (gsize i = 0; i < G_N_ELEMENTS (health_paths); i++)
-      if (g_str_equal (path, health_paths[i].path))
-        {
-          *out_section = health_paths[i].section;
-          return ROUTE_HEALTH;
-        }
-  return ROUTE_NONE;
+    {
+      m.route = ROUTE_METRICS;
+      m.handler = self->builtin_handlers[BUILTIN_METRICS];
+      return m;
+    }
+  if (!(listener->roles & ROLE_HEALTH))
+    return m;
+  m.extra = g_hash_table_lookup (self->routes, path);
+  if (m.extra == NULL && strncmp (path, self->path_prefix, prefix_len) == 0
+      && path[prefix_len] == '/')
+    m.extra = g_hash_table_lookup (self->ft_routes, path + prefix_len);
+  if (m.extra != NULL)
+    {
+      m.route = ROUTE_EXTRA;
+      m.handler = m.extra->handler_id;
+      return m;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (health_paths); i++)
+    if (g_str_equal (path, health_paths[i].path))
+      {
+        m.route = ROUTE_HEALTH;
+        m.section = health_paths[i].section;
+        m.handler = self->builtin_handlers[health_paths[i].builtin];
+        return m;
+      }
+  return m;
+}
+
+/* Request metrics. An answer set by the time its handler returns (all
+ * but a few) is counted then, without allocating; one that comes later
+ * (credentials checked in a thread, a cache=false round) when the
+ * message is finished. */
+typedef struct
+{
+  HaleHttp *http; /* unowned: the listeners, hence their messages, go first */
+  guint handler;
+  gint64 start;
+} Deferred;
+
+static void
+deferred_finished_cb (SoupServerMessage *msg, gpointer data)
+{
+  Deferred d = *(Deferred *)data;
+  guint status = soup_server_message_get_status (msg);
+
+  /* Once (this frees @data after the emission). */
+  g_signal_handlers_disconnect_by_data (msg, data);
+  if (status != SOUP_STATUS_NONE)
+    hale_http_metrics_count (d.http->http_metrics, d.handler, status,
+                             g_get_monotonic_time () - d.start);
+}
+
+static void
+account (HaleHttp *self, SoupServerMessage *msg, guint handler, gint64 start)
+{
+  guint status = soup_server_message_get_status (msg);
+  Deferred *d;
+
+  if (status != SOUP_STATUS_NONE)
+    {
+      hale_http_metrics_count (self->http_metrics, handler, status,
+                               g_get_monotonic_time () - start);
+      return;
+    }
+  d = g_new0 (Deferred, 1);
+  d->http = self;
+  d->handler = handler;
+  d->start = start;
+  g_signal_connect_data (msg, "finished", G_CALLBACK (deferred_finished_cb), d,
+                         (GClosureNotify)(void (*) (void))g_free, 0);
+}
+
+/* Changes (POST PREFIX/add-ack, ...) */
+
+/* The user name of a Basic Authorization header that was accepted. */
+static char *
+basic_user (const char *authorization)
+{
+  g_autofree guchar *decoded = NULL;
+  gsize len = 0;
+  const char *colon;
+
+  if (authorization == NULL || g_ascii_strncasecmp (authorization, "Basic ", 6) != 0)
+    return NULL;
+  decoded = g_base64_decode (authorization + 6, &len);
+  colon = decoded != NULL ? memchr (decoded, ':', len) : NULL;
+  if (colon == NULL)
+    return NULL;
+  return g_utf8_make_valid ((const char *)decoded, colon - (const char *)decoded);
+}
+
+/* Who asked over HTTP: the client's address, and once authenticated
+ * the user (basic) or the token (bearer). Owns its strings. */
+typedef struct
+{
+  HaleAuditActor actor;
+  char *identity;
+  char *ip;
+} HttpCaller;
+
+static void
+http_caller_init (HttpCaller *caller, SoupServerMessage *msg, gboolean authenticated)
+{
+  const char *authorization = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Authorization");
+  g_autofree char *user = authenticated ? basic_user (authorization) : NULL;
+
+  memset (caller, 0, sizeof *caller);
+  caller->ip = g_strdup (soup_server_message_get_remote_host (msg));
+  if (user != NULL)
+    {
+      caller->identity = g_strconcat ("http:", user, NULL);
+      caller->actor.auth_method = "http+basic";
+    }
+  else if (authenticated)
+    {
+      caller->identity = g_strdup ("http:bearer");
+      caller->actor.auth_method = "http+bearer";
+    }
+  else
+    {
+      caller->identity = g_strdup ("http");
+      caller->actor.auth_method = "http";
+    }
+  caller->actor.identity = caller->identity;
+  caller->actor.uid = -1;
+  caller->actor.pid = -1;
+  caller->actor.ip_address = caller->ip;
+}
+
+static void
+http_caller_clear (HttpCaller *caller)
+{
+  g_clear_pointer (&caller->identity, g_free);
+  g_clear_pointer (&caller->ip, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (HttpCaller, http_caller_clear)
+
+static const char *
+change_resource (const ExtraRoute *route, GHashTable *query)
+{
+  const char *value
+      = query != NULL ? g_hash_table_lookup (query, route->change->resource_param) : NULL;
+  return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/* A change refused before its handler: answered and audited as the
+ * D-Bus twin's denial would be. */
+static void
+refuse_change (HaleHttp *self, SoupServerMessage *msg, const ExtraRoute *route, GHashTable *query,
+               guint status, const char *error, const char *reason)
+{
+  g_auto (HttpCaller) caller = { 0 };
+  g_autofree char *resource = g_utf8_make_valid (change_resource (route, query) ?: "", -1);
+
+  http_caller_init (&caller, msg, FALSE);
+  if (self->audit != NULL)
+    hale_authority_audit_actor (self->audit, &caller.actor, route->change->action,
+                                route->change->method, route->change->resource_type,
+                                resource[0] != '\0' ? resource : NULL, reason);
+  hale_http_set_json_error (msg, status, error, reason);
+}
+
+/* Credentials are valid: the caller is allowed, as polkit would have
+ * said yes to the D-Bus call. */
+static void
+serve_change (HaleHttp *self, SoupServerMessage *msg, const ExtraRoute *route, GHashTable *query)
+{
+  g_auto (HttpCaller) caller = { 0 };
+  g_autoptr (GHashTable) form = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *resource = change_resource (route, query);
+  const char *type
+      = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
+
+  if (resource == NULL || !g_utf8_validate (resource, -1, NULL))
+    {
+      g_autofree char *m = g_strdup_printf (
+          "%s= is missing or not UTF-8: POST %s?%s=NAME", route->change->resource_param,
+          g_uri_get_path (soup_server_message_get_uri (msg)), route->change->resource_param);
+      hale_http_set_json_error (msg, SOUP_STATUS_BAD_REQUEST, "bad_request", m);
+      return;
+    }
+  body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  if (g_bytes_get_size (body) > 0 && g_strcmp0 (type, "application/x-www-form-urlencoded") != 0)
+    {
+      hale_http_set_json_error (msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                "the body must be application/x-www-form-urlencoded "
+                                "(curl --data-urlencode 'ack-msg=TEXT')");
+      return;
+    }
+  if (route->change->check != NULL && !route->change->check (resource, route->user_data, &error))
+    {
+      gboolean missing = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      hale_http_set_json_error (msg, missing ? SOUP_STATUS_NOT_FOUND : SOUP_STATUS_BAD_REQUEST,
+                                missing ? "not_found" : "bad_request", error->message);
+      return;
+    }
+  form = soup_form_decode (g_bytes_get_size (body) > 0 ? g_bytes_get_data (body, NULL) : "");
+  http_caller_init (&caller, msg, TRUE);
+  if (self->audit != NULL)
+    hale_authority_audit_actor (self->audit, &caller.actor, route->change->action,
+                                route->change->method, route->change->resource_type, resource,
+                                NULL);
+  route->change_handler (msg, resource, form, &caller.actor, route->user_data);
 }
 
 /* For HEAD libsoup sends the headers, Content-Length included, and
  * leaves the body out. */
 static void
-serve_route (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSection section,
-             const char *path, GHashTable *query)
+serve_route (HaleHttp *self, SoupServerMessage *msg, const Match *m, const char *path,
+             GHashTable *query)
 {
-  if (route == ROUTE_METRICS)
+  if (m->route == ROUTE_METRICS)
     serve_metrics (self, msg);
-  else if (route == ROUTE_EXTRA)
-    {
-      ExtraRoute *extra = g_hash_table_lookup (self->routes, path);
-      /* Gone if hale_http_add_route() replaced nothing; a path is never
-       * removed, so this is only defence. */
-      if (extra != NULL)
-        extra->handler (msg, path, query, extra->user_data);
-    }
+  else if (m->route == ROUTE_EXTRA && m->extra->change != NULL)
+    serve_change (self, msg, m->extra, query);
+  else if (m->route == ROUTE_EXTRA)
+    m->extra->handler (msg, path, query, m->extra->user_data);
   else
-    serve_report (self, msg, section);
+    serve_report (self, msg, m->section);
 }
 
 /* libsoup frees the query when the handler returns: a request that
@@ -402,10 +648,9 @@ typedef struct
 {
   HaleHttp *http;
   SoupServerMessage *msg;
-  Route route;
-  HaleReportSection section;
-  char *path;            /* ROUTE_EXTRA */
-  GHashTable *query;     /* ROUTE_EXTRA: a copy, or NULL */
+  Match match; /* its extra route lives as long as the HaleHttp */
+  char *path;
+  GHashTable *query;     /* a copy, or NULL */
   gboolean disconnected; /* the client went away: nothing to unpause */
 } PendingAuth;
 
@@ -424,13 +669,16 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
   HaleHttp *self = pending->http;
   SoupServerMessage *msg = pending->msg;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  const char *face[] = { pending->route == ROUTE_METRICS ? "metrics" : "health", NULL };
+  const char *endpoint = pending->match.route == ROUTE_METRICS ? "metrics" : "health";
+  const char *face[] = { endpoint, NULL };
+  const ExtraRoute *extra = pending->match.extra;
 
   g_signal_handlers_disconnect_by_func (msg, pending_disconnected_cb, pending);
   switch (outcome)
     {
       case HALE_HTTP_AUTH_OK:
-        serve_route (self, msg, pending->route, pending->section, pending->path, pending->query);
+        hale_http_metrics_count_auth (self->http_metrics, endpoint, TRUE);
+        serve_route (self, msg, &pending->match, pending->path, pending->query);
         break;
       case HALE_HTTP_AUTH_BUSY:
         soup_message_headers_replace (headers, "Retry-After", "1");
@@ -443,13 +691,20 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
         /* The same bare answer whatever was wrong: which part of a
          * guess was right is not for the guesser to learn. */
         hale_metric_inc (self->auth_failures, face, 1);
+        hale_http_metrics_count_auth (self->http_metrics, endpoint, FALSE);
         soup_message_headers_replace (headers, "WWW-Authenticate",
                                       hale_http_auth_get_challenge (auth));
-        hale_http_set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
-                                  "authentication required");
+        if (extra != NULL && extra->change != NULL)
+          refuse_change (self, msg, extra, pending->query, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                         "authentication required");
+        else
+          hale_http_set_json_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                                    "authentication required");
         break;
     }
-  if (!pending->disconnected)
+  /* A handler that waits in turn (cache=false) paused @msg itself and
+   * unpauses it once it answered. */
+  if (!pending->disconnected && soup_server_message_get_status (msg) != SOUP_STATUS_NONE)
     soup_server_message_unpause (msg);
   g_object_unref (pending->msg);
   g_object_unref (pending->http);
@@ -459,16 +714,15 @@ auth_checked_cb (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-authenticate (HaleHttp *self, SoupServerMessage *msg, Route route, HaleReportSection section,
-              const char *path, GHashTable *query)
+authenticate (HaleHttp *self, SoupServerMessage *msg, const Match *m, const char *path,
+              GHashTable *query)
 {
   SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
   PendingAuth *pending = g_new0 (PendingAuth, 1);
 
   pending->http = g_object_ref (self);
   pending->msg = g_object_ref (msg);
-  pending->route = route;
-  pending->section = section;
+  pending->match = *m;
   pending->path = g_strdup (path);
   pending->query = query_copy (query);
   g_signal_connect (msg, "disconnected", G_CALLBACK (pending_disconnected_cb), pending);
@@ -486,34 +740,34 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const char *path, GH
 {
   Listener *listener = user_data;
   HaleHttp *self = listener->http;
-  HaleReportSection section = HALE_REPORT_ALL;
-  Route route = route_for (listener, path, &section);
+  Match m = route_for (listener, path);
+  gint64 start = g_get_monotonic_time ();
 
-  if (route == ROUTE_NONE)
+  if (m.route == ROUTE_NONE)
     {
       /* The path is the client's: %ff decodes to bytes that are not
        * UTF-8, and the answer is JSON. */
       g_autofree char *clean = g_utf8_make_valid (path, -1);
       g_autofree char *message = g_strdup_printf ("no such path: %s", clean);
       hale_http_set_json_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", message);
-      return;
     }
-
-  /* handle_early() let only GET and HEAD through. */
-  if (route == ROUTE_LANDING)
-    {
-      serve_landing (listener, msg);
-      return;
-    }
-  if (route == ROUTE_METRICS || self->health_auth)
-    {
-      if (hale_http_auth_is_enabled (self->auth))
-        {
-          authenticate (self, msg, route, section, path, query);
-          return;
-        }
-    }
-  serve_route (self, msg, route, section, path, query);
+  /* handle_early() let only GET and HEAD through, and POST to a change. */
+  else if (m.route == ROUTE_LANDING)
+    serve_landing (listener, msg);
+  else if (m.route == ROUTE_EXTRA && m.extra->change != NULL
+           && (!self->health_auth || !hale_http_auth_is_enabled (self->auth)))
+    /* A change open to anyone who reaches the port would let any local
+     * user silence a failing check. */
+    refuse_change (self, msg, m.extra, query, SOUP_STATUS_FORBIDDEN, "forbidden",
+                   "changes over HTTP need credentials: set HealthAuth=same with "
+                   "MetricsBearerTokenFile= or MetricsBasicAuthUsers= in [Monitoring], or use "
+                   "halectl or D-Bus");
+  else if ((m.route == ROUTE_METRICS || self->health_auth)
+           && hale_http_auth_is_enabled (self->auth))
+    authenticate (self, msg, &m, path, query);
+  else
+    serve_route (self, msg, &m, path, query);
+  account (self, msg, m.handler, start);
 }
 
 /* A request refused before its body. libsoup 3.2 sends an early
@@ -597,6 +851,46 @@ refuse_now (SoupServerMessage *msg, guint status, const char *error, const char 
   g_idle_add (refusal_send_cb, r);
 }
 
+/* A change takes POST and a small form body, of a declared length, so
+ * that what is read is bounded before it is read. */
+#define CHANGE_BODY_MAX 8192
+
+static void
+early_change (HaleHttp *self, SoupServerMessage *msg, const char *path, const Match *m)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  guint status = SOUP_STATUS_NONE;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_POST)
+    {
+      g_autofree char *clean = g_utf8_make_valid (path, -1);
+      g_autofree char *message = g_strdup_printf ("method %s is not allowed on %s; use POST",
+                                                  soup_server_message_get_method (msg), clean);
+      status = SOUP_STATUS_METHOD_NOT_ALLOWED;
+      refuse_now (msg, status, "method_not_allowed", message, "POST");
+    }
+  else if (encoding == SOUP_ENCODING_CHUNKED)
+    {
+      status = SOUP_STATUS_LENGTH_REQUIRED;
+      refuse_now (msg, status, "length_required",
+                  "send the form with a Content-Length, not chunked", NULL);
+    }
+  else if (encoding == SOUP_ENCODING_CONTENT_LENGTH
+           && soup_message_headers_get_content_length (headers) > CHANGE_BODY_MAX)
+    {
+      g_autofree char *message = g_strdup_printf (
+          "the form is %" G_GINT64_FORMAT " bytes; at most %d are read",
+          (gint64)soup_message_headers_get_content_length (headers), CHANGE_BODY_MAX);
+      status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+      refuse_now (msg, status, "body_too_large", message, NULL);
+    }
+  if (status != SOUP_STATUS_NONE)
+    hale_http_metrics_count (self->http_metrics, m->handler, status, 0);
+  else
+    soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), TRUE);
+}
+
 /* Runs when the request headers are in, before any body is read: a
  * method haled does not serve or a body it never reads is answered now,
  * so no client can make haled buffer (or wait for) a body of any size. */
@@ -604,13 +898,20 @@ static void
 handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
               gpointer user_data)
 {
+  Listener *listener = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *method = soup_server_message_get_method (msg);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  Match m = route_for (listener, path);
 
   /* Defence: whatever body gets read is read into nothing. */
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
 
+  if (m.route == ROUTE_EXTRA && m.extra->change != NULL)
+    {
+      early_change (listener->http, msg, path, &m);
+      return;
+    }
   /* Methods are interned by libsoup: pointer comparison is enough. */
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
     {
@@ -618,6 +919,8 @@ handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
       g_autofree char *message
           = g_strdup_printf ("method %s is not allowed on %s; use GET or HEAD", method, clean);
       refuse_now (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed", message, "GET, HEAD");
+      hale_http_metrics_count (listener->http->http_metrics, m.handler,
+                               SOUP_STATUS_METHOD_NOT_ALLOWED, 0);
       return;
     }
   /* A chunked body has no length (libsoup says 0): it is a body all
@@ -625,8 +928,12 @@ handle_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   if (encoding == SOUP_ENCODING_CHUNKED
       || (encoding == SOUP_ENCODING_CONTENT_LENGTH
           && soup_message_headers_get_content_length (headers) != 0))
-    refuse_now (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
-                "GET and HEAD requests to haled carry no body", NULL);
+    {
+      refuse_now (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
+                  "GET and HEAD requests to haled carry no body", NULL);
+      hale_http_metrics_count (listener->http->http_metrics, m.handler,
+                               SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, 0);
+    }
 }
 
 /* Connections. A client that stops mid-request (or a slow loris) would
@@ -1416,13 +1723,19 @@ hale_http_configure (HaleHttp *self, HaleConfig *config, GError **error)
     }
   g_set_object (&self->auth, auth);
   self->health_auth = config->health_auth;
+  g_free (self->path_prefix);
+  self->path_prefix = g_strdup (config->health_path_prefix ? config->health_path_prefix : "");
   if (hale_http_auth_is_enabled (self->auth))
     {
       const char *metrics[] = { "metrics", NULL };
       const char *health[] = { "health", NULL };
       hale_metric_touch (self->auth_failures, metrics);
+      hale_http_metrics_touch_auth (self->http_metrics, "metrics");
       if (self->health_auth)
-        hale_metric_touch (self->auth_failures, health);
+        {
+          hale_metric_touch (self->auth_failures, health);
+          hale_http_metrics_touch_auth (self->http_metrics, "health");
+        }
     }
   g_ptr_array_set_free_func (opened, NULL);
   for (guint i = 0; i < self->listeners->len; i++)
@@ -1475,6 +1788,10 @@ hale_http_finalize (GObject *object)
   g_clear_pointer (&self->gate, hale_http_gate_free);
   g_clear_object (&self->auth);
   g_hash_table_unref (self->routes);
+  g_hash_table_unref (self->ft_routes);
+  g_free (self->path_prefix);
+  g_clear_object (&self->audit);
+  hale_http_metrics_free (self->http_metrics);
   g_clear_object (&self->report);
   g_clear_object (&self->exposition);
   g_clear_object (&self->metrics);
@@ -1497,23 +1814,75 @@ hale_http_init (HaleHttp *self)
   self->listeners = g_ptr_array_new ();
   self->routes
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)extra_route_free);
+  self->ft_routes
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)extra_route_free);
+  self->path_prefix = g_strdup ("");
+}
+
+/* @route into @table at @path, with its handler label. */
+static void
+add_route (HaleHttp *self, GHashTable *table, const char *path, HaleHttpHandler handler,
+           gpointer user_data, GDestroyNotify destroy)
+{
+  ExtraRoute *route = g_new0 (ExtraRoute, 1);
+
+  route->handler = handler;
+  route->user_data = user_data;
+  route->destroy = destroy;
+  route->handler_id = hale_http_metrics_handler (self->http_metrics, path);
+  g_hash_table_replace (table, g_strdup (path), route);
 }
 
 void
 hale_http_add_route (HaleHttp *self, const char *path, HaleHttpHandler handler, gpointer user_data,
                      GDestroyNotify destroy)
 {
-  ExtraRoute *route;
-
   g_return_if_fail (HALE_IS_HTTP (self));
   g_return_if_fail (path != NULL && path[0] == '/');
   g_return_if_fail (handler != NULL);
 
-  route = g_new0 (ExtraRoute, 1);
-  route->handler = handler;
-  route->user_data = user_data;
-  route->destroy = destroy;
-  g_hash_table_replace (self->routes, g_strdup (path), route);
+  add_route (self, self->routes, path, handler, user_data, destroy);
+}
+
+void
+hale_http_add_ft_route (HaleHttp *self, const char *path, HaleHttpHandler handler,
+                        gpointer user_data, GDestroyNotify destroy)
+{
+  g_return_if_fail (HALE_IS_HTTP (self));
+  g_return_if_fail (path != NULL && path[0] == '/');
+  g_return_if_fail (handler != NULL);
+
+  add_route (self, self->ft_routes, path, handler, user_data, destroy);
+}
+
+void
+hale_http_add_ft_change (HaleHttp *self, const char *path, const HaleHttpChange *change,
+                         HaleHttpChangeHandler handler, gpointer user_data, GDestroyNotify destroy)
+{
+  ExtraRoute *route;
+
+  g_return_if_fail (HALE_IS_HTTP (self));
+  g_return_if_fail (path != NULL && path[0] == '/');
+  g_return_if_fail (change != NULL && handler != NULL);
+
+  add_route (self, self->ft_routes, path, NULL, user_data, destroy);
+  route = g_hash_table_lookup (self->ft_routes, path);
+  route->change_handler = handler;
+  route->change = change;
+}
+
+void
+hale_http_set_audit (HaleHttp *self, HaleAudit *audit)
+{
+  g_return_if_fail (HALE_IS_HTTP (self));
+  g_set_object (&self->audit, audit);
+}
+
+const char *
+hale_http_get_path_prefix (HaleHttp *self)
+{
+  g_return_val_if_fail (HALE_IS_HTTP (self), "");
+  return self->path_prefix;
 }
 
 HaleHttp *
@@ -1529,6 +1898,9 @@ hale_http_new (HaleReport *report, HaleMetrics *metrics)
   self->metrics = g_object_ref (metrics);
   self->exposition = hale_exposition_new (metrics);
   self->auth = hale_http_auth_new ();
+  self->http_metrics = hale_http_metrics_new (metrics);
+  for (guint i = 0; i < N_BUILTIN; i++)
+    self->builtin_handlers[i] = hale_http_metrics_handler (self->http_metrics, builtin_names[i]);
   self->auth_failures = hale_metrics_add (
       metrics, HALE_METRIC_COUNTER, "http_auth_failures_total",
       "Requests refused with 401 for missing or wrong credentials, by listener (metrics or "

@@ -78,6 +78,7 @@ struct _HaleChecks
 
   GPtrArray *checks; /* HaleCheck, in configuration order */
   guint kick_idle;   /* runs the checks that are due */
+  GPtrArray *rounds; /* Round: hale_checks_refresh_async() waiting for runs */
 
   HaleMetricFamily *m_status;
   HaleMetricFamily *m_duration;
@@ -100,6 +101,8 @@ static const char *const results[] = { "pass", "warn", "fail" };
 
 static void
 schedule_kick (HaleChecks *self);
+static void
+rounds_release (HaleChecks *self, const char *name);
 
 HaleCheck *
 hale_check_ref (HaleCheck *c)
@@ -223,6 +226,9 @@ hale_check_finish (HaleCheck *c, gboolean ok, guint answer_severity, const char 
            message ? ": " : "", message ? message : "");
   g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_OUTCOME], 0, out);
+  /* After the signal: who waits for the round reads what the handlers
+   * (the aggregate) made of it. */
+  rounds_release (self, c->name);
   g_object_unref (self);
 }
 
@@ -368,6 +374,148 @@ hale_checks_run_now (HaleChecks *self, const char *const *names, GError **error)
   return TRUE;
 }
 
+/* ---- fresh rounds (cache=false) ---------------------------------------- */
+
+/* A request waiting for runs: the names of the checks whose run it
+ * waits for, and a deadline in case a run is abandoned without an end. */
+typedef struct
+{
+  HaleChecks *owner; /* unowned: the checks complete every round in dispose */
+  GTask *task;
+  GPtrArray *pending; /* char *: checks whose run has not ended */
+  GSource *deadline;
+} Round;
+
+static void
+round_free (Round *round)
+{
+  hale_check_source_clear (&round->deadline);
+  g_ptr_array_unref (round->pending);
+  g_clear_object (&round->task);
+  g_free (round);
+}
+
+/* Off the round list, then answered. */
+static void
+round_complete (Round *round, GError *error)
+{
+  GTask *task = g_steal_pointer (&round->task);
+
+  g_ptr_array_remove_fast (round->owner->rounds, round);
+  round_free (round);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static gboolean
+round_deadline_cb (gpointer data)
+{
+  Round *round = data;
+  g_autoptr (GString) names = g_string_new (NULL);
+
+  for (guint i = 0; i < round->pending->len; i++)
+    g_string_append_printf (names, "%s%s", i > 0 ? ", " : "",
+                            (const char *)g_ptr_array_index (round->pending, i));
+  round_complete (round, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                      "check(s) %s did not end within their Timeout=", names->str));
+  return G_SOURCE_REMOVE;
+}
+
+/* The run of @name ended (or the check went): rounds that waited for
+ * it alone are answered. */
+static void
+rounds_release (HaleChecks *self, const char *name)
+{
+  for (guint i = self->rounds->len; i > 0; i--)
+    {
+      Round *round = g_ptr_array_index (self->rounds, i - 1);
+
+      for (guint j = 0; j < round->pending->len; j++)
+        if (g_str_equal (g_ptr_array_index (round->pending, j), name))
+          {
+            g_ptr_array_remove_index_fast (round->pending, j);
+            break;
+          }
+      if (round->pending->len == 0)
+        round_complete (round, NULL);
+    }
+}
+
+void
+hale_checks_refresh_async (HaleChecks *self, const char *const *names, GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  Round *round;
+  gint64 now = g_get_monotonic_time ();
+  gint64 longest = 0;
+
+  g_return_if_fail (HALE_IS_CHECKS (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, hale_checks_refresh_async);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      gboolean found = FALSE;
+      for (guint j = 0; j < self->checks->len && !found; j++)
+        found = g_str_equal (((HaleCheck *)g_ptr_array_index (self->checks, j))->name, names[i]);
+      if (!found)
+        {
+          g_task_return_new_error (task, HALE_CHECKS_ERROR, HALE_CHECKS_ERROR_UNKNOWN_CHECK,
+                                   "there is no [Check %s]", names[i]);
+          return;
+        }
+    }
+
+  round = g_new0 (Round, 1);
+  round->owner = self;
+  round->task = g_steal_pointer (&task);
+  round->pending = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < self->checks->len; i++)
+    {
+      HaleCheck *c = g_ptr_array_index (self->checks, i);
+
+      /* A push check's outcome is current already. */
+      if ((names != NULL && !g_strv_contains (names, c->name)) || !c->klass->runs)
+        continue;
+      if (c->running == NULL)
+        {
+          /* Forced within the limit: that run's result is fresh enough,
+           * and the service is not asked again. */
+          if (c->last_forced != 0 && now - c->last_forced < FORCE_MIN_INTERVAL && c->last != NULL)
+            continue;
+          c->last_forced = now;
+          c->due = TRUE;
+        }
+      /* Else a run is in flight: this round shares it. */
+      g_ptr_array_add (round->pending, g_strdup (c->name));
+      longest = MAX (longest, c->timeout);
+    }
+  g_ptr_array_add (self->rounds, round);
+  if (round->pending->len == 0)
+    {
+      round_complete (round, NULL);
+      return;
+    }
+  /* Each run ends within its Timeout=; a second more covers a run
+   * abandoned without an end (a check reset under it). */
+  round->deadline = g_timeout_source_new ((guint)MIN (longest / 1000 + 1000, G_MAXUINT));
+  g_source_set_callback (round->deadline, round_deadline_cb, round, NULL);
+  g_source_set_static_name (round->deadline, "[hale] fresh round deadline");
+  g_source_attach (round->deadline, g_main_context_get_thread_default ());
+  schedule_kick (self);
+}
+
+gboolean
+hale_checks_refresh_finish (HaleChecks *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 HaleCheckOutcome *
 hale_checks_get_outcome (HaleChecks *self, const char *name)
 {
@@ -420,6 +568,7 @@ check_forget (HaleChecks *self, HaleCheck *c)
   check_stop (c);
   hale_metric_remove (self->m_status, labels);
   hale_metric_remove (self->m_qos, labels);
+  rounds_release (self, c->name);
 }
 
 static void
@@ -619,6 +768,9 @@ hale_checks_dispose (GObject *object)
       check_stop (c);
     }
   g_ptr_array_set_size (self->checks, 0);
+  while (self->rounds->len > 0)
+    round_complete (g_ptr_array_index (self->rounds, 0),
+                    g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "haled is stopping"));
   g_clear_object (&self->systemd);
   g_clear_object (&self->connection);
   g_clear_object (&self->metrics);
@@ -631,6 +783,7 @@ hale_checks_finalize (GObject *object)
   HaleChecks *self = HALE_CHECKS (object);
 
   g_ptr_array_unref (self->checks);
+  g_ptr_array_unref (self->rounds);
   G_OBJECT_CLASS (hale_checks_parent_class)->finalize (object);
 }
 
@@ -653,4 +806,5 @@ static void
 hale_checks_init (HaleChecks *self)
 {
   self->checks = g_ptr_array_new_with_free_func ((GDestroyNotify)hale_check_unref);
+  self->rounds = g_ptr_array_new ();
 }

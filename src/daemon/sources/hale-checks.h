@@ -72,6 +72,21 @@ hale_checks_report (HaleChecks *self, const char *name, const char *status, cons
 gboolean
 hale_checks_run_now (HaleChecks *self, const char *const *names, GError **error);
 
+/* cache=false: waits for a fresh run of the named checks (NULL: all)
+ * and completes, in the main context, once every one has ended, after
+ * the "outcome" handlers saw it. Rate-limited as hale_checks_run_now()
+ * but never refused: a check whose run is in flight is not run again,
+ * the round shares that run; one forced less than a few seconds ago is
+ * not run again either, its result is fresh enough. Push checks are
+ * current already and not waited for. Each run is bounded by its
+ * Timeout=; FALSE with G_IO_ERROR_TIMED_OUT if one is abandoned, or
+ * HALE_CHECKS_ERROR_UNKNOWN_CHECK for a name that is not a check. */
+void
+hale_checks_refresh_async (HaleChecks *self, const char *const *names, GAsyncReadyCallback callback,
+                           gpointer user_data);
+gboolean
+hale_checks_refresh_finish (HaleChecks *self, GAsyncResult *result, GError **error);
+
 /* The names of the checks, in configuration order. */
 GStrv
 hale_checks_list (HaleChecks *self);
