@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "hale-config.h"
+#include "hale-glob.h"
 #include "hale-names.h"
 #include "hale-sandbox.h"
 #include "hale-units.h"
@@ -1431,6 +1432,48 @@ check_tls_and_auth (Loader *l, HaleConfig *config)
              file_of (g, "HealthAuth"));
 }
 
+static HaleGlob *
+check_pattern (Loader *l, const char *group, const char *key, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  HaleGlob *glob = hale_glob_new (path, &error);
+
+  if (glob == NULL)
+    problem (l, "%s:%s:%s: %s", file_of (g_hash_table_lookup (l->by_name, group), key), group, key,
+             error->message);
+  return glob;
+}
+
+/* A pattern's KeyPath= names the key of each match by the same
+ * wildcards, so both must have as many. */
+static void
+check_certificate_pattern (Loader *l, const HaleCertificateConfig *c, const char *group)
+{
+  gboolean path_glob = hale_glob_has_wildcards (c->path);
+  gboolean key_glob = hale_glob_has_wildcards (c->key_path);
+  g_autoptr (HaleGlob) path = NULL;
+  g_autoptr (HaleGlob) key = NULL;
+
+  if (path_glob)
+    path = check_pattern (l, group, "Path", c->path);
+  if (key_glob)
+    key = check_pattern (l, group, "KeyPath", c->key_path);
+  if (key_glob && !path_glob)
+    problem (l, "%s:%s:KeyPath: %s has wildcards but Path= is one file",
+             file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->key_path);
+  else if (path_glob && c->key_path != NULL && !key_glob)
+    problem (l,
+             "%s:%s:KeyPath: %s is one file for every match of Path=%s; give it the same "
+             "wildcards (e.g. .../*/privkey.pem beside .../*/fullchain.pem)",
+             file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->key_path,
+             c->path);
+  else if (path != NULL && key != NULL
+           && hale_glob_count_wildcards (path) != hale_glob_count_wildcards (key))
+    problem (l, "%s:%s:KeyPath: %s has %u wildcards, Path=%s has %u; they must match one to one",
+             file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->key_path,
+             hale_glob_count_wildcards (key), c->path, hale_glob_count_wildcards (path));
+}
+
 /* The same file counted twice would double its metrics. */
 static void
 check_certificate_paths (Loader *l, HaleConfig *config)
@@ -1451,6 +1494,7 @@ check_certificate_paths (Loader *l, HaleConfig *config)
             problem (l, "%s:%s:KeyPath: is the same file as Path=%s",
                      file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->path);
         }
+      check_certificate_pattern (l, c, group);
       if (other != NULL)
         problem (l, "%s:%s:Path: %s is already watched by [Certificate %s]",
                  file_of (g_hash_table_lookup (l->by_name, group), "Path"), group, c->path,

@@ -72,6 +72,7 @@ struct _HaleReload
   gint64 rollback_finished_at;
 
   gulong renewed_id;
+  gulong changed_id;
   gulong read_id;
 
   HaleMetricFamily *m_total;
@@ -820,6 +821,7 @@ plan_rollback (Sequence *seq, const char *not_the_certificate)
   HaleReload *self = seq->self;
   g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) renewed = g_string_new (NULL);
+  g_autoptr (GPtrArray) certificates = NULL;
 
   seq->restore_names = g_ptr_array_new_with_free_func (g_free);
   seq->restore_serials = g_ptr_array_new_with_free_func (g_free);
@@ -831,9 +833,10 @@ plan_rollback (Sequence *seq, const char *not_the_certificate)
   if (self->backup == NULL)
     return g_strdup ("haled keeps no backups without a state directory");
 
-  for (guint i = 0; i < seq->config->certificates->len; i++)
+  certificates = hale_cert_watch_list (self->certs);
+  for (guint i = 0; i < certificates->len; i++)
     {
-      const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
+      const HaleWatchedCertificate *c = g_ptr_array_index (certificates, i);
       const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
       const char *applying = g_hash_table_lookup (seq->start_serials, c->name);
       const char *good = hale_backup_get_good (self->backup, c->name);
@@ -906,6 +909,7 @@ sequence_start (HaleReload *self, GPtrArray *services, const HaleAuditActor *act
 {
   Sequence *seq = g_new0 (Sequence, 1);
   GCancellable *task_cancellable = g_task_get_cancellable (task);
+  g_autoptr (GPtrArray) certificates = NULL;
 
   g_assert (self->running == NULL);
   seq->self = self;
@@ -915,9 +919,10 @@ sequence_start (HaleReload *self, GPtrArray *services, const HaleAuditActor *act
   seq->cancellable = g_cancellable_new ();
   seq->results = g_ptr_array_new_with_free_func ((GDestroyNotify)hale_reload_result_free);
   seq->start_serials = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  for (guint i = 0; i < seq->config->certificates->len; i++)
+  certificates = hale_cert_watch_list (self->certs);
+  for (guint i = 0; i < certificates->len; i++)
     {
-      const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
+      const HaleWatchedCertificate *c = g_ptr_array_index (certificates, i);
       const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
       if (info != NULL && info->serial != NULL)
         g_hash_table_insert (seq->start_serials, g_strdup (c->name), g_strdup (info->serial));
@@ -1073,12 +1078,26 @@ read_cb (HaleCertWatch *certs, const char *name, GBytes *pem, const HaleCertInfo
     hale_backup_store_async (self->backup, name, info->serial, pem, NULL, store_cb, NULL);
 }
 
+/* @type: the [Certificate] group, also of a file its pattern matched. */
 static gboolean
-service_wants (const HaleServiceConfig *svc, const char *certificate)
+service_wants (const HaleServiceConfig *svc, const char *type)
 {
   return svc->reload_on_change.all
          || (svc->reload_on_change.names != NULL
-             && g_strv_contains ((const char *const *)svc->reload_on_change.names, certificate));
+             && g_strv_contains ((const char *const *)svc->reload_on_change.names, type));
+}
+
+/* Every file watched has its backups, matches of a pattern as they come. */
+static void
+certificates_changed_cb (HaleCertWatch *certs, gpointer user_data)
+{
+  HaleReload *self = user_data;
+  g_autoptr (GPtrArray) certificates = NULL;
+
+  if (self->backup == NULL || self->config == NULL)
+    return;
+  certificates = hale_cert_watch_list (certs);
+  hale_backup_configure (self->backup, self->config->backup_keep, certificates);
 }
 
 static void
@@ -1086,6 +1105,7 @@ renewed_cb (HaleCertWatch *certs, const char *name, const HaleCertInfo *previous
             const HaleCertInfo *current, gpointer user_data)
 {
   HaleReload *self = user_data;
+  const HaleWatchedCertificate *watched = hale_cert_watch_lookup (certs, name);
   g_autofree char *message = NULL;
   const char *extra[] = { "serial", current->serial, "previous_serial",
                           previous && previous->serial ? previous->serial : "", NULL };
@@ -1107,7 +1127,7 @@ renewed_cb (HaleCertWatch *certs, const char *name, const HaleCertInfo *previous
   for (guint i = 0; self->config != NULL && i < self->config->services->len; i++)
     {
       const HaleServiceConfig *svc = g_ptr_array_index (self->config->services, i);
-      if (!service_wants (svc, name))
+      if (watched == NULL || !service_wants (svc, watched->type))
         continue;
       if (self->queued == NULL)
         self->queued = g_ptr_array_new_with_free_func (g_free);
@@ -1165,7 +1185,7 @@ hale_reload_configure (HaleReload *self, HaleConfig *config)
   g_clear_pointer (&self->config, hale_config_unref);
   self->config = hale_config_ref (config);
   if (self->backup != NULL)
-    hale_backup_configure (self->backup, config);
+    certificates_changed_cb (self->certs, self);
 }
 
 void
@@ -1233,6 +1253,8 @@ hale_reload_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit, HaleC
 
   self->read_id = g_signal_connect (certs, "read", G_CALLBACK (read_cb), self);
   self->renewed_id = g_signal_connect (certs, "renewed", G_CALLBACK (renewed_cb), self);
+  self->changed_id = g_signal_connect (certs, "certificates-changed",
+                                       G_CALLBACK (certificates_changed_cb), self);
   return self;
 }
 
@@ -1245,6 +1267,7 @@ hale_reload_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->read_id, self->certs);
       g_clear_signal_handler (&self->renewed_id, self->certs);
+      g_clear_signal_handler (&self->changed_id, self->certs);
     }
   g_cancellable_cancel (self->cancellable);
   /* A running sequence unwinds on its own when its call in flight
