@@ -50,6 +50,8 @@ typedef enum
   KEY_NAME_LIST,      /* group names split by ',', ';' or spaces: a GStrv */
   KEY_TLS_VERSION,    /* "1.2" or "1.3": guint 12 or 13 */
   KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
+  KEY_HOST_PORT,      /* HOST:PORT or [IPv6]:PORT to connect to, kept as written */
+  KEY_HOST_NAME,      /* a DNS name (TLS server name) */
 } KeyType;
 
 typedef enum
@@ -196,6 +198,8 @@ static const KeySchema keys[] = {
   { GROUP_SERVICE, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, SVC (timeout) },
   { GROUP_SERVICE, "Critical", KEY_BOOL, KEY_FLAG_NONE, SVC (critical) },
   { GROUP_SERVICE, "ReloadOnChange", KEY_CERT_SELECTION, KEY_FLAG_NONE, SVC (reload_on_change) },
+  { GROUP_SERVICE, "TLSAddress", KEY_HOST_PORT, KEY_FLAG_EMPTY_UNSETS, SVC (tls_address) },
+  { GROUP_SERVICE, "TLSServerName", KEY_HOST_NAME, KEY_FLAG_EMPTY_UNSETS, SVC (tls_server_name) },
 
   { GROUP_ENDPOINT, "URL", KEY_URL, KEY_FLAG_REQUIRED, EP (url) },
   { GROUP_ENDPOINT, "Critical", KEY_BOOL, KEY_FLAG_NONE, EP (critical) },
@@ -288,6 +292,8 @@ service_free (gpointer data)
   g_free (s->name);
   g_free (s->unit);
   g_free (s->health_check);
+  g_free (s->tls_address);
+  g_free (s->tls_server_name);
   g_strfreev (s->reload_on_change.names);
   g_free (s);
 }
@@ -546,6 +552,28 @@ check_unit_name (const char *text)
 }
 
 static char *
+check_host_port (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnectable) address = g_network_address_parse (text, 0, &error);
+
+  if (address == NULL)
+    return g_strdup_printf ("\"%s\" is not HOST:PORT: %s", text, error->message);
+  if (g_network_address_get_port (G_NETWORK_ADDRESS (address)) == 0)
+    return g_strdup_printf ("\"%s\" has no port (write HOST:PORT, e.g. 127.0.0.1:443)", text);
+  return NULL;
+}
+
+static char *
+check_host_name (const char *text)
+{
+  for (const char *p = text; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
+      return g_strdup_printf ("\"%s\" is not a DNS name", text);
+  return NULL;
+}
+
+static char *
 check_url (const char *text)
 {
   g_autoptr (GError) error = NULL;
@@ -627,6 +655,12 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
       case KEY_LISTEN:
         if (!hale_listen_parse (text, NULL, NULL, &error))
           return g_strdup (error->message);
+        break;
+      case KEY_HOST_PORT:
+        problem = check_host_port (text);
+        break;
+      case KEY_HOST_NAME:
+        problem = check_host_name (text);
         break;
       case KEY_BOOL:
         {
@@ -1504,6 +1538,21 @@ check_certificate_paths (Loader *l, HaleConfig *config)
     }
 }
 
+/* A name to ask for is said to a TLSAddress= only. */
+static void
+check_tls_server_names (Loader *l, HaleConfig *config)
+{
+  for (guint i = 0; i < config->services->len; i++)
+    {
+      HaleServiceConfig *s = g_ptr_array_index (config->services, i);
+      g_autofree char *group = g_strdup_printf ("Service %s", s->name);
+
+      if (s->tls_server_name != NULL && s->tls_address == NULL)
+        problem (l, "%s:%s:TLSServerName: there is no TLSAddress= to send it to",
+                 file_of (g_hash_table_lookup (l->by_name, group), "TLSServerName"), group);
+    }
+}
+
 /* ReloadOnChange= names must be certificates hale watches: a typo
  * would otherwise never reload anything, silently. */
 static void
@@ -1613,6 +1662,7 @@ loader_finish (Loader *l, GError **error)
   check_certificate_paths (l, config);
   check_tls_and_auth (l, config);
   check_reload_on_change (l, config);
+  check_tls_server_names (l, config);
   check_rollback_dirs (l, config);
   resolve_checks (config);
   check_categories (l, config);

@@ -45,6 +45,8 @@ typedef struct
   gint64 timeout;     /* usec; default 30s */
   gboolean critical;  /* default false */
   HaleCertificateSelection reload_on_change;
+  char *tls_address;     /* TLSAddress=: HOST:PORT where it serves its certificate, or NULL */
+  char *tls_server_name; /* TLSServerName=: the SNI name to ask for; NULL: TLSAddress's host */
 } HaleServiceConfig;
 
 /* An accepted range of HTTP status codes, both ends included. */
