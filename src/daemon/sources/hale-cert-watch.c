@@ -222,6 +222,22 @@ source_clear (guint *id, GMainContext *context)
     }
 }
 
+/* Calls @func DEBOUNCE_MS after the last of a burst of calls, but no
+ * later than DEBOUNCE_MAX_MS after the first. */
+static void
+debounce (HaleCertWatch *self, guint *id, gint64 *burst_start, GSourceFunc func, gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (*id == 0)
+    *burst_start = now;
+  else if (now - *burst_start < DEBOUNCE_MAX_MS * 1000)
+    source_clear (id, self->context);
+  else
+    return; /* due soon anyway */
+  *id = timeout_add (self, DEBOUNCE_MS, func, data);
+}
+
 /* Persisted serials -------------------------------------------------------- */
 
 static char *
@@ -1559,15 +1575,7 @@ glob_debounce_cb (gpointer user_data)
 static void
 glob_poke (Glob *glob)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  if (glob->debounce_id == 0)
-    glob->burst_start = now;
-  else if (now - glob->burst_start < DEBOUNCE_MAX_MS * 1000)
-    source_clear (&glob->debounce_id, glob->self->context);
-  else
-    return;
-  glob->debounce_id = timeout_add (glob->self, DEBOUNCE_MS, glob_debounce_cb, glob);
+  debounce (glob->self, &glob->debounce_id, &glob->burst_start, glob_debounce_cb, glob);
 }
 
 /* Directory monitors ------------------------------------------------------ */
@@ -1585,15 +1593,7 @@ debounce_cb (gpointer user_data)
 static void
 entry_poke (Entry *entry)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  if (entry->debounce_id == 0)
-    entry->burst_start = now;
-  else if (now - entry->burst_start < DEBOUNCE_MAX_MS * 1000)
-    source_clear (&entry->debounce_id, entry->self->context);
-  else
-    return; /* due soon anyway */
-  entry->debounce_id = timeout_add (entry->self, DEBOUNCE_MS, debounce_cb, entry);
+  debounce (entry->self, &entry->debounce_id, &entry->burst_start, debounce_cb, entry);
 }
 
 static gboolean
