@@ -52,6 +52,7 @@ typedef enum
   KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
   KEY_HOST_PORT,      /* HOST:PORT or [IPv6]:PORT to connect to, kept as written */
   KEY_HOST_NAME,      /* a DNS name (TLS server name) */
+  KEY_URL_LIST,       /* KEY_URL, one or more separated by white space, kept as written */
 } KeyType;
 
 typedef enum
@@ -208,7 +209,7 @@ static const KeySchema keys[] = {
 
   /* Which keys go with which Kind= is checked in check_check(). */
   { GROUP_CHECK, "Kind", KEY_ENUM, KEY_FLAG_NONE, CHK (kind), check_kinds },
-  { GROUP_CHECK, "URL", KEY_URL, KEY_FLAG_EMPTY_UNSETS, CHK (url) },
+  { GROUP_CHECK, "URL", KEY_URL_LIST, KEY_FLAG_EMPTY_UNSETS, CHK (url) },
   { GROUP_CHECK, "Format", KEY_ENUM, KEY_FLAG_NONE, CHK (format), check_formats },
   { GROUP_CHECK, "Unit", KEY_UNIT_NAME, KEY_FLAG_EMPTY_UNSETS, CHK (unit) },
   { GROUP_CHECK, "TTL", KEY_DURATION, KEY_FLAG_NONZERO, CHK (ttl) },
@@ -590,6 +591,60 @@ check_url (const char *text)
   return NULL;
 }
 
+GStrv
+hale_check_config_urls (const char *url)
+{
+  g_auto (GStrv) parts = g_strsplit_set (url != NULL ? url : "", " \t", -1);
+  GStrvBuilder *urls = g_strv_builder_new ();
+  GStrv out;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (parts[i][0] != '\0')
+      g_strv_builder_add (urls, parts[i]);
+  out = g_strv_builder_end (urls);
+  g_strv_builder_unref (urls);
+  return out;
+}
+
+char *
+hale_check_instance_name (const char *check, const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  gint port = uri != NULL ? g_uri_get_port (uri) : -1;
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  if (host == NULL)
+    return g_strdup_printf ("%s@%s", check, url);
+  if (port < 0)
+    port = g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
+  return g_strdup_printf (strchr (host, ':') != NULL ? "%s@[%s]:%d" : "%s@%s:%d", check, host,
+                          port);
+}
+
+/* The instances of one service: each a URL, on a host and port of its
+ * own (its name). */
+static char *
+check_url_list (const char *text)
+{
+  g_auto (GStrv) urls = hale_check_config_urls (text);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; urls[i] != NULL; i++)
+    {
+      char *problem = check_url (urls[i]);
+      char *name;
+
+      if (problem != NULL)
+        return problem;
+      name = hale_check_instance_name ("", urls[i]);
+      if (!g_hash_table_add (seen, name))
+        return g_strdup_printf ("%s: another URL is on the same host and port %s; each instance "
+                                "is one host and port",
+                                urls[i], name + 1);
+    }
+  return NULL;
+}
+
 /* "200-299" or "204": codes a probe accepts. HTTP status codes are
  * three digits, 100 to 599. */
 static char *
@@ -642,6 +697,9 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
         break;
       case KEY_URL:
         problem = check_url (text);
+        break;
+      case KEY_URL_LIST:
+        problem = check_url_list (text);
         break;
       case KEY_UNIT_NAME:
         problem = check_unit_name (text);
