@@ -946,6 +946,7 @@ static void
 entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
 {
   HaleCertWatch *self = entry->self;
+  g_autoptr (HaleCertInfo) previous = NULL; /* set: a renewal */
 
   if (error != NULL)
     {
@@ -982,7 +983,6 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
                      info->serial);
           else if (entry->last_serial != NULL)
             {
-              g_autoptr (HaleCertInfo) previous = NULL;
               if (entry->info != NULL && g_strcmp0 (entry->info->serial, entry->last_serial) == 0)
                 previous = hale_cert_info_copy (entry->info);
               else
@@ -991,7 +991,6 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
                   previous = g_new0 (HaleCertInfo, 1);
                   previous->serial = g_strdup (entry->last_serial);
                 }
-              entry_renewed (entry, previous, info);
             }
           g_clear_pointer (&entry->expected_serial, g_free);
           g_free (entry->last_serial);
@@ -1002,6 +1001,11 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
       g_clear_pointer (&entry->info, hale_cert_info_free);
       entry->info = info;
       entry_set_info_metrics (entry);
+      /* Told once the new certificate is ours: a reload it starts at
+       * once takes its serial (hale_cert_watch_get_info()) as the one it
+       * applies, which a rollback then undoes. */
+      if (previous != NULL)
+        entry_renewed (entry, previous, info);
     }
   entry_publish (entry);
 }
