@@ -218,3 +218,36 @@ hale_test_send_and_read (SoupSession *session, SoupMessage *msg, GError **error)
     }
   return fetch.body;
 }
+
+static const char *expected_warning;
+static guint expected_warnings_seen;
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  if (expected_warning != NULL && (level & G_LOG_LEVEL_WARNING))
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0
+          && g_pattern_match_simple (expected_warning, fields[i].value))
+        {
+          expected_warnings_seen++;
+          return G_LOG_WRITER_HANDLED;
+        }
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
+void
+hale_test_log_init (void)
+{
+  g_log_set_writer_func (log_writer, NULL, NULL);
+}
+
+guint
+hale_test_expect_warning (const char *pattern)
+{
+  guint seen = expected_warnings_seen;
+
+  expected_warning = pattern;
+  expected_warnings_seen = 0;
+  return seen;
+}

@@ -39,6 +39,16 @@ hale_test_wait_for (gboolean *flag, guint timeout_ms);
 void
 hale_test_spin (guint ms);
 
+/* g_test_expect_message() does not see structured logging in GLib 2.74.
+ * After hale_test_log_init(), a warning matching @pattern
+ * (g_pattern_match_simple) is swallowed and counted instead of being
+ * fatal; NULL expects none. Returns how many were seen since the last
+ * call. */
+void
+hale_test_log_init (void);
+guint
+hale_test_expect_warning (const char *pattern);
+
 /* Removes @path and, if it is a directory (not a link to one), all
  * below it. */
 void

@@ -18,6 +18,8 @@ typedef struct
   HaleMetrics *metrics;
   HaleBackup *backup_obj;
   HaleConfig *config;
+  HaleState *state;
+  HaleCertWatch *watch; /* says which files there are, as it does for haled */
 } Fixture;
 
 typedef struct
@@ -65,6 +67,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_mkdir_with_parents (f->certs, 0755), ==, 0);
   f->metrics = hale_metrics_new ("hale");
   f->backup_obj = hale_backup_new (f->metrics, f->backup);
+  f->state = hale_state_new ();
+  f->watch = hale_cert_watch_new (f->state, f->metrics, NULL);
 }
 
 static void
@@ -74,12 +78,21 @@ fixture_teardown (Fixture *f, gconstpointer data)
       = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, NULL, "rm", "-rf", f->tmp, NULL);
   g_subprocess_wait (rm, NULL, NULL);
   g_clear_object (&f->backup_obj);
+  g_clear_object (&f->watch);
+  g_clear_object (&f->state);
   g_clear_object (&f->metrics);
   g_clear_pointer (&f->config, hale_config_unref);
   g_free (f->tmp);
   g_free (f->conf);
   g_free (f->certs);
   g_free (f->backup);
+}
+
+static void
+backup_configure (Fixture *f, HaleBackup *backup)
+{
+  g_autoptr (GPtrArray) certificates = hale_cert_watch_list (f->watch);
+  hale_backup_configure (backup, f->config->backup_keep, certificates);
 }
 
 static void
@@ -90,7 +103,8 @@ configure (Fixture *f, const char *text)
   g_clear_pointer (&f->config, hale_config_unref);
   f->config = load_config (f, text, &error);
   g_assert_no_error (error);
-  hale_backup_configure (f->backup_obj, f->config);
+  hale_cert_watch_configure (f->watch, f->config);
+  backup_configure (f, f->backup_obj);
 }
 
 static void
@@ -136,7 +150,7 @@ static double
 files_count (Fixture *f, const char *name)
 {
   HaleMetricFamily *family = hale_metrics_lookup (f->metrics, "backup_files_count");
-  const char *labels[] = { name, NULL };
+  const char *labels[] = { name, "", NULL };
   double value = -1;
 
   g_assert_true (hale_metric_get (family, labels, &value));
@@ -308,7 +322,7 @@ test_persisted (Fixture *f, gconstpointer data)
     }
 
   again = hale_backup_new (f->metrics, f->backup);
-  hale_backup_configure (again, f->config);
+  backup_configure (f, again);
   list = hale_backup_list (again, "web");
   g_assert_cmpuint (g_strv_length (list), ==, 2);
   g_assert_cmpstr (list[0], ==, "0b");

@@ -271,6 +271,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
 static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
+  hale_test_expect_warning (NULL);
   if (fx->watch != NULL)
     drop_watch (&fx->watch);
   g_clear_object (&fx->state);
@@ -310,9 +311,9 @@ test_initial (Fixture *fx, gconstpointer data)
   g_autoptr (GDateTime) na = g_date_time_new_from_unix_utc (now + 30 * DAY);
   g_autofree char *na_text = g_date_time_format (na, "%Y-%m-%dT%H:%M:%SZ");
   g_autofree char *fpr = NULL;
-  const char *type[] = { "current", NULL };
+  const char *type[] = { "current", "", NULL };
   const char *info_labels[]
-      = { "current", "01aa", "CN=www.example.test", "CN=www.example.test", NULL };
+      = { "current", "", "01aa", "CN=www.example.test", "CN=www.example.test", NULL };
   gint64 remaining_seconds = 0, not_after = 0, lifetime = 0;
   double percentage = -1, v = 0;
   guint32 chain_length = 0;
@@ -413,9 +414,9 @@ test_rename (Fixture *fx, gconstpointer data)
   g_autofree char *path = cert_path (fx, "current");
   g_autoptr (HaleCheckResult) result = NULL;
   g_autofree char *last_renewal = NULL;
-  const char *type[] = { "current", NULL };
-  const char *old_info[] = { "current", "01", "CN=a.test", "CN=a.test", NULL };
-  const char *new_info[] = { "current", "02", "CN=a.test", "CN=a.test", NULL };
+  const char *type[] = { "current", "", NULL };
+  const char *old_info[] = { "current", "", "01", "CN=a.test", "CN=a.test", NULL };
+  const char *new_info[] = { "current", "", "02", "CN=a.test", "CN=a.test", NULL };
   gint64 start, latency;
   double v = 0;
 
@@ -487,8 +488,8 @@ test_delete (Fixture *fx, gconstpointer data)
   g_autoptr (HaleCheckResult) result = NULL;
   g_autofree char *error_message = NULL;
   g_autofree char *expected = NULL;
-  const char *type[] = { "current", NULL };
-  const char *not_found[] = { "current", "not_found", NULL };
+  const char *type[] = { "current", "", NULL };
+  const char *not_found[] = { "current", "", "not_found", NULL };
   gint64 start;
   double v = -1;
 
@@ -524,8 +525,8 @@ test_garbage_then_recover (Fixture *fx, gconstpointer data)
   g_autofree char *path = cert_path (fx, "current");
   g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
   g_autoptr (HaleCheckResult) result = NULL;
-  const char *type[] = { "current", NULL };
-  const char *bad_pem[] = { "current", "bad_pem", NULL };
+  const char *type[] = { "current", "", NULL };
+  const char *bad_pem[] = { "current", "", "bad_pem", NULL };
   double v = -1;
 
   start_with (fx, "current", cert, NULL);
@@ -627,7 +628,7 @@ test_thresholds (Fixture *fx, gconstpointer data)
   g_autoptr (HaleCheckResult) r_expired = NULL;
   g_autoptr (HaleCheckResult) r_future = NULL;
   g_autoptr (HaleCheckResult) r_warn = NULL;
-  const char *type[] = { "expired", NULL };
+  const char *type[] = { "expired", "", NULL };
   double v = -1;
 
   for (guint i = 0; i < G_N_ELEMENTS (certs); i++)
@@ -703,7 +704,7 @@ test_chain_expires_first (Fixture *fx, gconstpointer data)
   g_autofree char *path = cert_path (fx, "chained");
   HaleTestCert *chain[] = { NULL, NULL };
   const char *names[] = { "chained", NULL };
-  const char *type[] = { "chained", NULL };
+  const char *type[] = { "chained", "", NULL };
   guint32 length = 0;
   double v = 0;
 
@@ -775,9 +776,9 @@ test_reconfigure_removes (Fixture *fx, gconstpointer data)
   g_autofree char *pb = cert_path (fx, "b");
   const char *both[] = { "a", "b", NULL };
   const char *only_a[] = { "a", NULL };
-  const char *type_a[] = { "a", NULL };
-  const char *type_b[] = { "b", NULL };
-  const char *info_b[] = { "b", "52", "CN=b", "CN=b", NULL };
+  const char *type_a[] = { "a", "", NULL };
+  const char *type_b[] = { "b", "", NULL };
+  const char *info_b[] = { "b", "", "52", "CN=b", "CN=b", NULL };
   g_autoptr (HaleCheckResult) gone = NULL;
   g_autoptr (GPtrArray) checks = NULL;
   double v;
@@ -874,7 +875,7 @@ test_persisted (Fixture *fx, gconstpointer data)
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autofree char *serial = NULL;
   g_autofree char *last_renewal = NULL;
-  const char *type[] = { "p", NULL };
+  const char *type[] = { "p", "", NULL };
   double v;
 
   start_with (fx, "p", x, NULL);
@@ -954,10 +955,229 @@ test_no_state_dir (Fixture *fx, gconstpointer data)
   g_assert_false (g_file_test (fx->state_dir, G_FILE_TEST_EXISTS));
 }
 
+/* Patterns ---------------------------------------------------------------- */
+
+static void
+changed_cb (HaleCertWatch *watch, guint *count)
+{
+  (*count)++;
+}
+
+static void
+configure_text (Fixture *fx, const char *text)
+{
+  g_autofree char *path = g_build_filename (fx->tmp, "hale.conf", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HaleConfig) config = NULL;
+
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  config = hale_config_load (path, &error);
+  g_assert_no_error (error);
+  hale_cert_watch_configure (fx->watch, config);
+}
+
+/* A domain's directory as certbot leaves it, made elsewhere and moved
+ * in (or made in place when @tmp is NULL). */
+static char *
+make_domain (Fixture *fx, const char *live, const char *domain, HaleTestCert *cert, gboolean moved)
+{
+  g_autofree char *where
+      = moved ? g_build_filename (fx->tmp, domain, NULL) : g_build_filename (live, domain, NULL);
+  g_autofree char *pem = g_build_filename (where, "fullchain.pem", NULL);
+  char *dir = g_build_filename (live, domain, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (where, 0755), ==, 0);
+  write_atomic (pem, cert);
+  if (moved)
+    g_assert_cmpint (g_rename (where, dir), ==, 0);
+  return dir;
+}
+
+/* Waits until "certificate:NAME" is there (@present) or gone; the time
+ * it took in ms, or -1 after WAIT_MS. */
+static gint64
+wait_presence (Fixture *fx, const char *name, gboolean present)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  while (g_get_monotonic_time () - start < WAIT_MS * 1000)
+    {
+      g_autoptr (HaleCheckResult) result = get_check (fx, name);
+      if ((result != NULL) == present)
+        return (g_get_monotonic_time () - start) / 1000;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return -1;
+}
+
+/* Path= with a wildcard: every file it matches is a certificate, seen
+ * within 2 s of appearing (also in a directory that did not exist when
+ * haled started), gone with its series when the file goes. */
+static void
+test_glob (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (HaleTestCert) a = make_cert ("a.test", "0a", 0, 0);
+  g_autoptr (HaleTestCert) b = make_cert ("b.test", "0b", 0, 0);
+  g_autoptr (HaleTestCert) b2 = make_cert ("b.test", "1b", 0, 0);
+  g_autofree char *live = g_build_filename (fx->tmp, "letsencrypt", "live", NULL);
+  g_autofree char *text = g_strdup_printf ("[Certificate le]\n"
+                                           "Path=%s/*/fullchain.pem\n"
+                                           "KeyPath=%s/*/privkey.pem\n"
+                                           "[Certificate plain]\n"
+                                           "Path=%s/plain.pem\n",
+                                           live, live, fx->certs);
+  g_autofree char *plain = cert_path (fx, "plain");
+  g_autofree char *dir_a = NULL;
+  g_autofree char *dir_b = NULL;
+  g_autofree char *pem_a = NULL;
+  g_autofree char *pem_b = NULL;
+  g_autofree char *key_a = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  const HaleWatchedCertificate *wa;
+  const char *plain_type[] = { "plain", "", NULL };
+  guint changes = 0;
+  double v;
+
+  g_signal_connect (fx->watch, "certificates-changed", G_CALLBACK (changed_cb), &changes);
+  write_atomic (plain, a);
+  /* Nothing there yet, not even live/: the agent has not run. */
+  hale_test_expect_warning ("Certificate le: Path=*/live/*/fullchain.pem matches no file yet*");
+  configure_text (fx, text);
+  g_assert_true (wait_check (fx, "plain", "0a", HALE_CHECK_HEALTHY, NULL));
+  hale_test_spin (300);
+  g_assert_cmpuint (hale_test_expect_warning (NULL), ==, 1);
+  list = hale_cert_watch_list (fx->watch);
+  g_assert_cmpuint (list->len, ==, 1);
+  g_clear_pointer (&list, g_ptr_array_unref);
+
+  /* The tree comes, a directory at a time. */
+  g_assert_cmpint (g_mkdir_with_parents (live, 0755), ==, 0);
+  dir_a = make_domain (fx, live, "a.test", a, FALSE);
+  pem_a = g_build_filename (dir_a, "fullchain.pem", NULL);
+  key_a = g_build_filename (dir_a, "privkey.pem", NULL);
+  g_assert_cmpint (wait_presence (fx, "le:a.test", TRUE), >=, 0);
+  g_assert_cmpint (wait_presence (fx, "le:a.test", TRUE), <, 2000);
+  g_assert_true (wait_check (fx, "le:a.test", "0a", HALE_CHECK_HEALTHY, NULL));
+  wa = hale_cert_watch_lookup (fx->watch, "le:a.test");
+  g_assert_nonnull (wa);
+  g_assert_cmpstr (wa->type, ==, "le");
+  g_assert_cmpstr (wa->path, ==, pem_a);
+  g_assert_cmpstr (wa->path_label, ==, pem_a);
+  g_assert_cmpstr (wa->key_path, ==, key_a);
+  {
+    const char *labels[] = { "le", pem_a, NULL };
+    const char *info[] = { "le", pem_a, "0a", "CN=a.test", "CN=a.test", NULL };
+    g_assert_true (metric_get (fx->metrics, "certificate_expiry_seconds", labels, &v));
+    g_assert_true (metric_get (fx->metrics, "certificate_valid", labels, &v));
+    g_assert_cmpfloat (v, ==, 1);
+    g_assert_true (metric_get (fx->metrics, "certificate_info", info, &v));
+  }
+  /* The plain one keeps its series as they were: no path label. */
+  g_assert_true (metric_get (fx->metrics, "certificate_expiry_seconds", plain_type, &v));
+  {
+    g_autoptr (GBytes) text_bytes = hale_metrics_render (fx->metrics, HALE_METRICS_FORMAT_TEXT);
+    g_autofree char *expo
+        = g_strndup (g_bytes_get_data (text_bytes, NULL), g_bytes_get_size (text_bytes));
+    g_autofree char *want
+        = g_strdup_printf ("hale_certificate_expiry_seconds{type=\"le\",path=\"%s\"} ", pem_a);
+    g_assert_nonnull (strstr (expo, want));
+    g_assert_nonnull (strstr (expo, "hale_certificate_expiry_seconds{type=\"plain\"} "));
+  }
+
+  /* A directory moved in whole, as a restore from backup would. */
+  dir_b = make_domain (fx, live, "b.test", b, TRUE);
+  pem_b = g_build_filename (dir_b, "fullchain.pem", NULL);
+  g_assert_cmpint (wait_presence (fx, "le:b.test", TRUE), <, 2000);
+  g_assert_cmpint (wait_presence (fx, "le:b.test", TRUE), >=, 0);
+  g_assert_true (wait_check (fx, "le:b.test", "0b", HALE_CHECK_HEALTHY, NULL));
+  list = hale_cert_watch_list (fx->watch);
+  g_assert_cmpuint (list->len, ==, 3);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  g_assert_cmpuint (changes, >=, 2);
+
+  /* A renewal of one match is a renewal of that one. */
+  write_atomic (pem_b, b2);
+  g_assert_true (wait_check (fx, "le:b.test", "1b", HALE_CHECK_HEALTHY, NULL));
+  g_assert_cmpuint (fx->renewals, ==, 1);
+  g_assert_cmpstr (fx->renewed_name, ==, "le:b.test");
+
+  /* Gone: its check and every series with it, no stale ones. */
+  hale_test_remove_tree (dir_a);
+  g_assert_cmpint (wait_presence (fx, "le:a.test", FALSE), >=, 0);
+  g_assert_cmpint (wait_presence (fx, "le:a.test", FALSE), <, 2000);
+  {
+    const char *labels[] = { "le", pem_a, NULL };
+    const char *info[] = { "le", pem_a, "0a", "CN=a.test", "CN=a.test", NULL };
+    g_assert_false (metric_get (fx->metrics, "certificate_expiry_seconds", labels, &v));
+    g_assert_false (metric_get (fx->metrics, "certificate_valid", labels, &v));
+    g_assert_false (metric_get (fx->metrics, "certificate_info", info, &v));
+  }
+  g_assert_null (hale_cert_watch_lookup (fx->watch, "le:a.test"));
+  g_assert_true (wait_check (fx, "le:b.test", "1b", HALE_CHECK_HEALTHY, NULL));
+
+  /* Only the file of a directory going is enough too. Then nothing
+   * matches any more, which is said again. */
+  hale_test_expect_warning ("Certificate le: Path=* matches no file yet*");
+  g_assert_cmpint (g_unlink (pem_b), ==, 0);
+  g_assert_cmpint (wait_presence (fx, "le:b.test", FALSE), <, 2000);
+  g_assert_cmpint (wait_presence (fx, "le:b.test", FALSE), >=, 0);
+
+  /* The pattern gone from the configuration: nothing of it stays. */
+  dir_a = (g_free (dir_a), make_domain (fx, live, "a.test", a, FALSE));
+  g_assert_cmpint (wait_presence (fx, "le:a.test", TRUE), >=, 0);
+  configure (fx, (const char *const[]){ "plain", NULL }, NULL);
+  g_assert_cmpint (wait_presence (fx, "le:a.test", FALSE), ==, 0);
+  list = hale_cert_watch_list (fx->watch);
+  g_assert_cmpuint (list->len, ==, 1);
+}
+
+/* Two wildcards in two levels, and files their names cannot hold. */
+static void
+test_glob_levels (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (HaleTestCert) a = make_cert ("a", "0a", 0, 0);
+  g_autofree char *srv = g_build_filename (fx->tmp, "srv", NULL);
+  g_autofree char *text = g_strdup_printf ("[Certificate site]\n"
+                                           "Path=%s/*/tls/*.pem\n"
+                                           "KeyPath=%s/*/keys/*.key\n",
+                                           srv, srv);
+  g_autofree char *tls = g_build_filename (srv, "shop", "tls", NULL);
+  g_autofree char *pem = g_build_filename (tls, "web.pem", NULL);
+  g_autofree char *odd = g_build_filename (tls, "we[b].pem", NULL);
+  g_autofree char *key = g_build_filename (srv, "shop", "keys", "web.key", NULL);
+  g_autofree char *shop = g_build_filename (srv, "shop", NULL);
+  const HaleWatchedCertificate *w;
+
+  g_assert_cmpint (g_mkdir_with_parents (srv, 0755), ==, 0);
+  hale_test_expect_warning ("Certificate site: *matches no file yet*");
+  configure_text (fx, text);
+  hale_test_spin (300);
+  g_assert_cmpuint (hale_test_expect_warning (NULL), ==, 1);
+
+  /* shop/, then shop/tls/, then the files: each level is watched as it
+   * comes. */
+  g_assert_cmpint (g_mkdir (shop, 0755), ==, 0);
+  hale_test_spin (200);
+  g_assert_cmpint (g_mkdir (tls, 0755), ==, 0);
+  hale_test_spin (200);
+  hale_test_expect_warning ("Certificate site: */we[b].pem is left out: *brackets");
+  write_atomic (odd, a);
+  write_atomic (pem, a);
+  g_assert_true (wait_check (fx, "site:shop:web", "0a", HALE_CHECK_HEALTHY, NULL));
+  hale_test_spin (300);
+  g_assert_cmpuint (hale_test_expect_warning (NULL), >=, 1);
+  w = hale_cert_watch_lookup (fx->watch, "site:shop:web");
+  g_assert_nonnull (w);
+  g_assert_cmpstr (w->key_path, ==, key);
+  g_assert_null (hale_cert_watch_lookup (fx->watch, "site:shop:we[b]"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  hale_test_log_init ();
 
 #define ADD(path, func)                                                                            \
   g_test_add ("/cert-watch/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
@@ -976,6 +1196,8 @@ main (int argc, char **argv)
   ADD ("persisted", test_persisted);
   ADD ("many", test_many);
   ADD ("no-state-dir", test_no_state_dir);
+  ADD ("glob", test_glob);
+  ADD ("glob-levels", test_glob_levels);
 #undef ADD
 
   return g_test_run ();

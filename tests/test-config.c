@@ -375,6 +375,36 @@ static const ErrorCase error_cases[] = {
   { "certificate-same-path",
     "[Certificate a]\nPath=/etc/certs/x.pem\n[Certificate b]\nPath=/etc//certs/./x.pem\n",
     "Certificate b:Path", "/etc//certs/./x.pem is already watched by [Certificate a]" },
+  { "check-urls-bad", "[Check api]\nURL=http://127.0.0.1:1/a ftp://127.0.0.1:2/b\n",
+    "Check api:URL", "\"ftp://127.0.0.1:2/b\" is not an http:// or https:// URL" },
+  { "check-urls-same-instance",
+    "[Check api]\nURL=http://127.0.0.1:8080/a http://127.0.0.1:8080/b\n", "Check api:URL",
+    "http://127.0.0.1:8080/b: another URL is on the same host and port 127.0.0.1:8080" },
+  { "service-tls-address-no-port", "[Service a]\nUnit=a.service\nTLSAddress=127.0.0.1\n",
+    "Service a:TLSAddress", "\"127.0.0.1\" has no port" },
+  { "service-tls-address-bad", "[Service a]\nUnit=a.service\nTLSAddress=[::1:443\n",
+    "Service a:TLSAddress", "\"[::1:443\" is not HOST:PORT" },
+  { "service-tls-server-name",
+    "[Service a]\nUnit=a.service\nTLSAddress=127.0.0.1:443\n"
+    "TLSServerName=www example\n",
+    "Service a:TLSServerName", "\"www example\" is not a DNS name" },
+  { "service-tls-server-name-alone", "[Service a]\nUnit=a.service\nTLSServerName=www.example\n",
+    "Service a:TLSServerName", "there is no TLSAddress= to send it to" },
+  { "certificate-glob-depth", "[Certificate le]\nPath=/etc/letsencrypt/**/fullchain.pem\n",
+    "Certificate le:Path", "** (any depth) is not supported" },
+  { "certificate-glob-bracket", "[Certificate le]\nPath=/etc/live/[ab/fullchain.pem\n",
+    "Certificate le:Path", "a [ is not closed" },
+  { "certificate-glob-one-key",
+    "[Certificate le]\nPath=/etc/live/*/fullchain.pem\nKeyPath=/etc/live/privkey.pem\n",
+    "Certificate le:KeyPath", "/etc/live/privkey.pem is one file for every match of Path=" },
+  { "certificate-glob-key-only",
+    "[Certificate le]\nPath=/etc/live/a/fullchain.pem\nKeyPath=/etc/live/*/privkey.pem\n",
+    "Certificate le:KeyPath", "has wildcards but Path= is one file" },
+  { "certificate-glob-key-count",
+    "[Certificate le]\nPath=/srv/*/tls/*.pem\nKeyPath=/srv/*/tls/key.pem\n",
+    "Certificate le:KeyPath", "has 1 wildcards, Path=/srv/*/tls/*.pem has 2" },
+  { "certificate-glob-key-bad", "[Certificate le]\nPath=/srv/*.pem\nKeyPath=/srv/[*.key\n",
+    "Certificate le:KeyPath", "a [ is not closed" },
   { "unit-missing", "[Service a]\nTimeout=5s\n", "Service a:Unit", "required key is missing" },
   { "unit-path", "[Service a]\nUnit=/lib/systemd/system/nginx.service\n", "Service a:Unit",
     "is a path, not a unit name" },
@@ -614,6 +644,34 @@ test_listen_shared (Fixture *f, gconstpointer data)
     }
 }
 
+/* Patterns are accepted as they are written; what they match is the
+ * watch's business, and matching nothing is no error. */
+static void
+test_certificate_patterns (Fixture *f, gconstpointer data)
+{
+  g_autoptr (HaleConfig) config = NULL;
+  const HaleCertificateConfig *le, *sites;
+
+  g_free (write_file (f, "hale.conf",
+                      "[Certificate le]\n"
+                      "Path=/nonexistent/letsencrypt/live/*/fullchain.pem\n"
+                      "KeyPath=/nonexistent/letsencrypt/live/*/privkey.pem\n"
+                      "[Certificate sites]\n"
+                      "Path=/srv/*/tls/[a-z]?.pem\n"
+                      "[Certificate web]\n"
+                      "Path=/srv/web.pem\n"
+                      "[Service nginx]\n"
+                      "Unit=nginx.service\n"
+                      "ReloadOnChange=le\n"));
+  config = load_ok (f);
+  le = hale_config_find_certificate (config, "le");
+  sites = hale_config_find_certificate (config, "sites");
+  g_assert_cmpstr (le->path, ==, "/nonexistent/letsencrypt/live/*/fullchain.pem");
+  g_assert_cmpstr (le->key_path, ==, "/nonexistent/letsencrypt/live/*/privkey.pem");
+  g_assert_cmpstr (sites->path, ==, "/srv/*/tls/[a-z]?.pem");
+  g_assert_null (sites->key_path);
+}
+
 static void
 test_tls_and_auth (Fixture *f, gconstpointer data)
 {
@@ -796,6 +854,8 @@ test_list_keys (void)
     "Monitoring.BackupKeep",
     "Certificate.KeyPath",
     "Service.ReloadOnChange",
+    "Service.TLSAddress",
+    "Service.TLSServerName",
     "Check.Kind",
     "Check.URL",
     "Check.Format",
@@ -897,6 +957,7 @@ main (int argc, char **argv)
   ADD ("error-in-dropin", test_error_in_dropin);
   ADD ("all-reported", test_all_reported);
   ADD ("listen-shared", test_listen_shared);
+  ADD ("certificate-patterns", test_certificate_patterns);
   ADD ("tls-and-auth", test_tls_and_auth);
   ADD ("not-found", test_not_found);
   ADD ("unreadable-dropin-dir", test_unreadable_dropin_dir);

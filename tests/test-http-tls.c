@@ -20,25 +20,6 @@
 
 #define WAIT_SECONDS 10
 
-/* g_test_expect_message() does not see structured logging in GLib 2.74:
- * a writer that swallows the one warning a test provokes on purpose. */
-static const char *expected_warning;
-static guint expected_warnings_seen;
-
-static GLogWriterOutput
-log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
-{
-  if (expected_warning != NULL && (level & G_LOG_LEVEL_WARNING))
-    for (gsize i = 0; i < n_fields; i++)
-      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0
-          && g_pattern_match_simple (expected_warning, fields[i].value))
-        {
-          expected_warnings_seen++;
-          return G_LOG_WRITER_HANDLED;
-        }
-  return g_log_writer_default (level, fields, n_fields, data);
-}
-
 typedef struct
 {
   char *dir;
@@ -597,12 +578,11 @@ test_tls_renewal (Fixture *f, gconstpointer data)
     g_autoptr (SoupSession) fresh = session_trusting (f->ca_path);
     Request r = { .session = fresh };
 
-    expected_warning = "*serving certificate not renewed, the previous one stays: "
-                       "MetricsTLSCertificate=*the key does not belong to the certificate";
+    hale_test_expect_warning ("*serving certificate not renewed, the previous one stays: "
+                              "MetricsTLSCertificate=*the key does not belong to the certificate");
     write_text (f->key_path, other_key);
     hale_test_spin (1500);
-    g_assert_cmpuint (expected_warnings_seen, ==, 1);
-    expected_warning = NULL;
+    g_assert_cmpuint (hale_test_expect_warning (NULL), ==, 1);
     msg = request (f, "/metrics", &r, &error);
     g_assert_no_error (error);
     g_assert_true (peer_is (msg, renewed));
@@ -838,7 +818,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_log_set_writer_func (log_writer, NULL, NULL);
+  hale_test_log_init ();
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/http-tls/serves", test_tls_serves);

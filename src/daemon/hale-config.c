@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "hale-config.h"
+#include "hale-glob.h"
 #include "hale-names.h"
 #include "hale-sandbox.h"
 #include "hale-units.h"
@@ -50,6 +51,9 @@ typedef enum
   KEY_TLS_VERSION,    /* "1.2" or "1.3": guint 12 or 13 */
   KEY_AUTH_SCOPE,     /* "none" or "same": gboolean */
   KEY_PATH_PREFIX,    /* "" or "/a/b": an URL path prefix, trailing '/' dropped */
+  KEY_HOST_PORT,      /* HOST:PORT or [IPv6]:PORT to connect to, kept as written */
+  KEY_HOST_NAME,      /* a DNS name (TLS server name) */
+  KEY_URL_LIST,       /* KEY_URL, one or more separated by white space, kept as written */
 } KeyType;
 
 typedef enum
@@ -198,6 +202,8 @@ static const KeySchema keys[] = {
   { GROUP_SERVICE, "Timeout", KEY_DURATION, KEY_FLAG_NONZERO, SVC (timeout) },
   { GROUP_SERVICE, "Critical", KEY_BOOL, KEY_FLAG_NONE, SVC (critical) },
   { GROUP_SERVICE, "ReloadOnChange", KEY_CERT_SELECTION, KEY_FLAG_NONE, SVC (reload_on_change) },
+  { GROUP_SERVICE, "TLSAddress", KEY_HOST_PORT, KEY_FLAG_EMPTY_UNSETS, SVC (tls_address) },
+  { GROUP_SERVICE, "TLSServerName", KEY_HOST_NAME, KEY_FLAG_EMPTY_UNSETS, SVC (tls_server_name) },
 
   { GROUP_ENDPOINT, "URL", KEY_URL, KEY_FLAG_REQUIRED, EP (url) },
   { GROUP_ENDPOINT, "Critical", KEY_BOOL, KEY_FLAG_NONE, EP (critical) },
@@ -206,7 +212,7 @@ static const KeySchema keys[] = {
 
   /* Which keys go with which Kind= is checked in check_check(). */
   { GROUP_CHECK, "Kind", KEY_ENUM, KEY_FLAG_NONE, CHK (kind), check_kinds },
-  { GROUP_CHECK, "URL", KEY_URL, KEY_FLAG_EMPTY_UNSETS, CHK (url) },
+  { GROUP_CHECK, "URL", KEY_URL_LIST, KEY_FLAG_EMPTY_UNSETS, CHK (url) },
   { GROUP_CHECK, "Format", KEY_ENUM, KEY_FLAG_NONE, CHK (format), check_formats },
   { GROUP_CHECK, "Unit", KEY_UNIT_NAME, KEY_FLAG_EMPTY_UNSETS, CHK (unit) },
   { GROUP_CHECK, "TTL", KEY_DURATION, KEY_FLAG_NONZERO, CHK (ttl) },
@@ -290,6 +296,8 @@ service_free (gpointer data)
   g_free (s->name);
   g_free (s->unit);
   g_free (s->health_check);
+  g_free (s->tls_address);
+  g_free (s->tls_server_name);
   g_strfreev (s->reload_on_change.names);
   g_free (s);
 }
@@ -568,6 +576,28 @@ check_path_prefix (const char *text)
 }
 
 static char *
+check_host_port (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnectable) address = g_network_address_parse (text, 0, &error);
+
+  if (address == NULL)
+    return g_strdup_printf ("\"%s\" is not HOST:PORT: %s", text, error->message);
+  if (g_network_address_get_port (G_NETWORK_ADDRESS (address)) == 0)
+    return g_strdup_printf ("\"%s\" has no port (write HOST:PORT, e.g. 127.0.0.1:443)", text);
+  return NULL;
+}
+
+static char *
+check_host_name (const char *text)
+{
+  for (const char *p = text; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
+      return g_strdup_printf ("\"%s\" is not a DNS name", text);
+  return NULL;
+}
+
+static char *
 check_url (const char *text)
 {
   g_autoptr (GError) error = NULL;
@@ -581,6 +611,60 @@ check_url (const char *text)
     return g_strdup_printf ("\"%s\" is not an http:// or https:// URL", text);
   if (g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0')
     return g_strdup_printf ("\"%s\" has no host", text);
+  return NULL;
+}
+
+GStrv
+hale_check_config_urls (const char *url)
+{
+  g_auto (GStrv) parts = g_strsplit_set (url != NULL ? url : "", " \t", -1);
+  GStrvBuilder *urls = g_strv_builder_new ();
+  GStrv out;
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (parts[i][0] != '\0')
+      g_strv_builder_add (urls, parts[i]);
+  out = g_strv_builder_end (urls);
+  g_strv_builder_unref (urls);
+  return out;
+}
+
+char *
+hale_check_instance_name (const char *check, const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  gint port = uri != NULL ? g_uri_get_port (uri) : -1;
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  if (host == NULL)
+    return g_strdup_printf ("%s@%s", check, url);
+  if (port < 0)
+    port = g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
+  return g_strdup_printf (strchr (host, ':') != NULL ? "%s@[%s]:%d" : "%s@%s:%d", check, host,
+                          port);
+}
+
+/* The instances of one service: each a URL, on a host and port of its
+ * own (its name). */
+static char *
+check_url_list (const char *text)
+{
+  g_auto (GStrv) urls = hale_check_config_urls (text);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; urls[i] != NULL; i++)
+    {
+      char *problem = check_url (urls[i]);
+      char *name;
+
+      if (problem != NULL)
+        return problem;
+      name = hale_check_instance_name ("", urls[i]);
+      if (!g_hash_table_add (seen, name))
+        return g_strdup_printf ("%s: another URL is on the same host and port %s; each instance "
+                                "is one host and port",
+                                urls[i], name + 1);
+    }
   return NULL;
 }
 
@@ -651,6 +735,9 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
           *(char **)field = g_steal_pointer (&prefix);
           return NULL;
         }
+      case KEY_URL_LIST:
+        problem = check_url_list (text);
+        break;
       case KEY_UNIT_NAME:
         problem = check_unit_name (text);
         break;
@@ -663,6 +750,12 @@ apply_value (const KeySchema *key, gpointer base, const char *text)
       case KEY_LISTEN:
         if (!hale_listen_parse (text, NULL, NULL, &error))
           return g_strdup (error->message);
+        break;
+      case KEY_HOST_PORT:
+        problem = check_host_port (text);
+        break;
+      case KEY_HOST_NAME:
+        problem = check_host_name (text);
         break;
       case KEY_BOOL:
         {
@@ -1468,6 +1561,48 @@ check_tls_and_auth (Loader *l, HaleConfig *config)
              file_of (g, "HealthAuth"));
 }
 
+static HaleGlob *
+check_pattern (Loader *l, const char *group, const char *key, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  HaleGlob *glob = hale_glob_new (path, &error);
+
+  if (glob == NULL)
+    problem (l, "%s:%s:%s: %s", file_of (g_hash_table_lookup (l->by_name, group), key), group, key,
+             error->message);
+  return glob;
+}
+
+/* A pattern's KeyPath= names the key of each match by the same
+ * wildcards, so both must have as many. */
+static void
+check_certificate_pattern (Loader *l, const HaleCertificateConfig *c, const char *group)
+{
+  gboolean path_glob = hale_glob_has_wildcards (c->path);
+  gboolean key_glob = hale_glob_has_wildcards (c->key_path);
+  g_autoptr (HaleGlob) path = NULL;
+  g_autoptr (HaleGlob) key = NULL;
+
+  if (path_glob)
+    path = check_pattern (l, group, "Path", c->path);
+  if (key_glob)
+    key = check_pattern (l, group, "KeyPath", c->key_path);
+  if (key_glob && !path_glob)
+    problem (l, "%s:%s:KeyPath: %s has wildcards but Path= is one file",
+             file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->key_path);
+  else if (path_glob && c->key_path != NULL && !key_glob)
+    problem (l,
+             "%s:%s:KeyPath: %s is one file for every match of Path=%s; give it the same "
+             "wildcards (e.g. .../*/privkey.pem beside .../*/fullchain.pem)",
+             file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->key_path,
+             c->path);
+  else if (path != NULL && key != NULL
+           && hale_glob_count_wildcards (path) != hale_glob_count_wildcards (key))
+    problem (l, "%s:%s:KeyPath: %s has %u wildcards, Path=%s has %u; they must match one to one",
+             file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->key_path,
+             hale_glob_count_wildcards (key), c->path, hale_glob_count_wildcards (path));
+}
+
 /* The same file counted twice would double its metrics. */
 static void
 check_certificate_paths (Loader *l, HaleConfig *config)
@@ -1488,12 +1623,28 @@ check_certificate_paths (Loader *l, HaleConfig *config)
             problem (l, "%s:%s:KeyPath: is the same file as Path=%s",
                      file_of (g_hash_table_lookup (l->by_name, group), "KeyPath"), group, c->path);
         }
+      check_certificate_pattern (l, c, group);
       if (other != NULL)
         problem (l, "%s:%s:Path: %s is already watched by [Certificate %s]",
                  file_of (g_hash_table_lookup (l->by_name, group), "Path"), group, c->path,
                  other->name);
       else
         g_hash_table_insert (seen, g_steal_pointer (&canonical), c);
+    }
+}
+
+/* A name to ask for is said to a TLSAddress= only. */
+static void
+check_tls_server_names (Loader *l, HaleConfig *config)
+{
+  for (guint i = 0; i < config->services->len; i++)
+    {
+      HaleServiceConfig *s = g_ptr_array_index (config->services, i);
+      g_autofree char *group = g_strdup_printf ("Service %s", s->name);
+
+      if (s->tls_server_name != NULL && s->tls_address == NULL)
+        problem (l, "%s:%s:TLSServerName: there is no TLSAddress= to send it to",
+                 file_of (g_hash_table_lookup (l->by_name, group), "TLSServerName"), group);
     }
 }
 
@@ -1606,6 +1757,7 @@ loader_finish (Loader *l, GError **error)
   check_certificate_paths (l, config);
   check_tls_and_auth (l, config);
   check_reload_on_change (l, config);
+  check_tls_server_names (l, config);
   check_rollback_dirs (l, config);
   resolve_checks (config);
   check_categories (l, config);

@@ -45,6 +45,8 @@ typedef struct
   gint64 timeout;     /* usec; default 30s */
   gboolean critical;  /* default false */
   HaleCertificateSelection reload_on_change;
+  char *tls_address;     /* TLSAddress=: HOST:PORT where it serves its certificate, or NULL */
+  char *tls_server_name; /* TLSServerName=: the SNI name to ask for; NULL: TLSAddress's host */
 } HaleServiceConfig;
 
 /* An accepted range of HTTP status codes, both ends included. */
@@ -87,7 +89,7 @@ typedef struct
   char *name; /* "api" for [Check api] */
   HaleCheckKind kind;
   HaleCheckFormat format; /* http only; default auto */
-  char *url;              /* http: URL= */
+  char *url;              /* http: URL=, one or more (hale_check_config_urls) */
   char *unit;             /* unit: Unit= */
   gint64 ttl;             /* push: TTL=, usec */
   guint severity;         /* Severity=: 1 critical (default), 2 warning */
@@ -197,6 +199,16 @@ const HaleCheckConfig *
 hale_config_find_check (const HaleConfig *config, const char *name);
 const HaleCategoryConfig *
 hale_config_find_category (const HaleConfig *config, const char *name);
+
+/* The URLs of an http [Check]'s URL= (@url as written): its instances,
+ * in order. Never NULL. */
+GStrv
+hale_check_config_urls (const char *url);
+/* What an instance of [Check @check] at @url is called:
+ * "api@10.0.0.5:8080" (host and port, the scheme's default port when
+ * the URL has none). */
+char *
+hale_check_instance_name (const char *check, const char *url);
 
 /* Every "Group" / "Group NAME" and its keys the parser accepts, as
  * "Monitoring.MetricsListen", "Certificate.Path", ...: for docs and the

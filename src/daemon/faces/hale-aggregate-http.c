@@ -453,6 +453,77 @@ pages_new (HaleAggregate *aggregate, HaleHttp *http)
   return pages;
 }
 
+/* FT's answers: the text of an error is for a person, so plain text. */
+static void
+respond_text (SoupServerMessage *msg, guint status, const char *text)
+{
+  char *line = g_strdup_printf ("%s\n", text);
+  g_autoptr (GBytes) body = g_bytes_new_take (line, strlen (line));
+
+  respond (msg, status, "text/plain; charset=utf-8", body);
+}
+
+static void
+handle_pods (SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
+{
+  const char *service = query != NULL ? g_hash_table_lookup (query, "service-name") : NULL;
+  g_autoptr (GBytes) body = NULL;
+
+  if (service == NULL || service[0] == '\0')
+    {
+      respond_text (msg, SOUP_STATUS_BAD_REQUEST, "Couldn't get service name from url.");
+      return;
+    }
+  body = hale_aggregate_report_pods (((Pages *)user_data)->aggregate, service);
+  if (body == NULL)
+    {
+      g_autofree char *safe = g_utf8_make_valid (service, -1);
+      g_autofree char *text = g_strdup_printf ("Cannot perform checks for service with name %s "
+                                               "(there is no [Check %s])",
+                                               safe, safe);
+      respond_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, text);
+      return;
+    }
+  respond (msg, SOUP_STATUS_OK, "application/json", body);
+}
+
+/* The instance's own answer as its last check got it: this page asks
+ * nobody, so a burst of requests cannot become a burst on the pods. */
+static void
+handle_pod (SoupServerMessage *msg, const char *path, GHashTable *query, gpointer user_data)
+{
+  HaleChecks *checks = hale_aggregate_get_checks (((Pages *)user_data)->aggregate);
+  const char *pod = query != NULL ? g_hash_table_lookup (query, "pod-name") : NULL;
+  const HaleCheckAnswer *answer;
+
+  if (pod == NULL || pod[0] == '\0')
+    {
+      respond_text (msg, SOUP_STATUS_BAD_REQUEST, "Cannot parse pod name from url.");
+      return;
+    }
+  answer = hale_checks_get_answer (checks, pod);
+  if (answer == NULL || answer->http_status != SOUP_STATUS_OK)
+    {
+      g_autofree char *safe = g_utf8_make_valid (pod, -1);
+      g_autofree char *text = NULL;
+
+      if (answer == NULL)
+        text = g_strdup_printf ("Cannot get individual healthcheck for pod %s (no such pod, or "
+                                "not asked yet)",
+                                safe);
+      else if (answer->http_status == 0)
+        text = g_strdup_printf ("Cannot get individual healthcheck for pod %s (no answer)", safe);
+      else
+        text = g_strdup_printf ("Cannot get individual healthcheck for pod %s (it answered %u)",
+                                safe, answer->http_status);
+      respond_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, text);
+      return;
+    }
+  respond (msg, SOUP_STATUS_OK,
+           answer->content_type != NULL ? answer->content_type : "application/octet-stream",
+           answer->body);
+}
+
 void
 hale_aggregate_http_register (HaleAggregate *aggregate, HaleHttp *http)
 {
@@ -463,6 +534,8 @@ hale_aggregate_http_register (HaleAggregate *aggregate, HaleHttp *http)
   } ft_pages[] = {
     { "/__health", handle_ft },
     { "/__gtg", handle_gtg },
+    { "/__pods-health", handle_pods },
+    { "/__pod-individual-health", handle_pod },
   };
   static const struct
   {

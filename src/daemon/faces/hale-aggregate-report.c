@@ -445,6 +445,102 @@ hale_aggregate_report_ft (HaleAggregate *aggregate, const HaleAggregateQuery *qu
   return to_bytes (b);
 }
 
+/* ---- FT __pods-health -------------------------------------------------- */
+
+/* One pod: an instance of the check's group, or the check itself when
+ * it has one URL. */
+static void
+add_pod (JsonBuilder *b, const char *service, const char *instance, const char *url, gboolean ok,
+         guint severity, const char *output, gint64 updated)
+{
+  g_autofree char *impact
+      = g_strdup_printf ("One instance of %s may not serve its part of the requests", service);
+  g_autofree char *summary = g_strdup_printf ("%s, an instance of [Check %s]", url, service);
+
+  add_ft_check (b, instance, instance, ok, severity, impact, summary, output, updated, NULL);
+}
+
+GBytes *
+hale_aggregate_report_pods (HaleAggregate *aggregate, const char *service)
+{
+  HaleChecks *checks = hale_aggregate_get_checks (aggregate);
+  g_auto (GStrv) names = hale_checks_list (checks);
+  g_autoptr (HaleCheckOutcome) o = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GVariant) instances = NULL;
+  g_autoptr (GVariant) url = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *description = NULL;
+  gboolean ok = TRUE;
+  guint severity = 3;
+
+  if (!g_strv_contains ((const char *const *)names, service))
+    return NULL;
+  o = hale_checks_get_outcome (checks, service);
+  name = g_strdup_printf ("%s on %s", service, g_get_host_name ());
+  description
+      = g_strdup_printf ("The instances of [Check %s], as its last run found them", service);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "schemaVersion");
+  json_builder_add_int_value (b, 1);
+  json_builder_set_member_name (b, "systemCode");
+  json_builder_add_string_value (b, "hale");
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "description");
+  json_builder_add_string_value (b, description);
+  json_builder_set_member_name (b, "checks");
+  json_builder_begin_array (b);
+  if (o != NULL)
+    {
+      instances = g_variant_lookup_value (o->details, "instances", G_VARIANT_TYPE ("aa{sv}"));
+      url = g_variant_lookup_value (o->details, "url", G_VARIANT_TYPE_STRING);
+    }
+  if (instances != NULL)
+    for (gsize i = 0; i < g_variant_n_children (instances); i++)
+      {
+        g_autoptr (GVariant) d = g_variant_get_child_value (instances, i);
+        const char *instance = "", *iurl = "", *message = "";
+        gboolean iok = FALSE;
+        guint isev = 1;
+
+        g_variant_lookup (d, "instance", "&s", &instance);
+        g_variant_lookup (d, "url", "&s", &iurl);
+        g_variant_lookup (d, "message", "&s", &message);
+        g_variant_lookup (d, "ok", "b", &iok);
+        g_variant_lookup (d, "severity", "u", &isev);
+        add_pod (b, service, instance, iurl, iok, isev, message, o->checked_at);
+        if (!iok)
+          {
+            ok = FALSE;
+            severity = MIN (severity, isev);
+          }
+      }
+  else if (o != NULL && url != NULL)
+    {
+      /* One URL: the check is its only pod. */
+      g_autofree char *instance
+          = hale_check_instance_name (service, g_variant_get_string (url, NULL));
+      add_pod (b, service, instance, g_variant_get_string (url, NULL), o->ok, o->severity,
+               o->message, o->checked_at);
+      ok = o->ok;
+      severity = o->severity;
+    }
+  else
+    ok = FALSE; /* not run yet, or not a check of instances */
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, ok);
+  if (!ok)
+    {
+      json_builder_set_member_name (b, "severity");
+      json_builder_add_int_value (b, CLAMP (severity, 1, 3));
+    }
+  json_builder_end_object (b);
+  return to_bytes (b);
+}
+
 /* ---- __gtg ------------------------------------------------------------ */
 
 GBytes *

@@ -48,6 +48,11 @@ hale_aggregate_report_json (HaleAggregate *aggregate, const HaleAggregateQuery *
 /* FT's __health: always 200 (the "ok" member says it). */
 GBytes *
 hale_aggregate_report_ft (HaleAggregate *aggregate, const HaleAggregateQuery *query);
+/* FT's __pods-health?service-name=@service: the instances of [Check
+ * @service] (its URLs) as FT checks, from its last run; NULL when there
+ * is no such check. */
+GBytes *
+hale_aggregate_report_pods (HaleAggregate *aggregate, const char *service);
 /* "OK\n" with 200, or the reason with 503. */
 GBytes *
 hale_aggregate_report_gtg (HaleAggregate *aggregate, const char *const *categories,

@@ -396,7 +396,9 @@ family_ensure (HaleMetricFamily *family, const char *const *label_values)
   labels = g_string_new (NULL);
   for (guint i = 0; i < family->n_labels; i++)
     {
-      if (i > 0)
+      if ((family->flags & HALE_METRIC_EMPTY_LABELS_OMITTED) && series->values[i][0] == '\0')
+        continue;
+      if (labels->len > 0)
         g_string_append_c (labels, ',');
       g_string_append (labels, family->label_names[i]);
       g_string_append (labels, "=\"");

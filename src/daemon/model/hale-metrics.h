@@ -31,6 +31,10 @@ typedef enum
 {
   HALE_METRIC_FLAGS_NONE = 0,
   HALE_METRIC_NO_NAMESPACE = 1 << 0, /* process_* keep their standard names */
+  /* A label whose value is empty is left out of the sample line (to
+   * Prometheus an empty label is no label): a label only some series
+   * have, added without changing the others. */
+  HALE_METRIC_EMPTY_LABELS_OMITTED = 1 << 1,
 } HaleMetricFlags;
 
 typedef enum

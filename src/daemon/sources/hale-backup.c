@@ -51,6 +51,8 @@ G_DEFINE_TYPE (HaleBackup, hale_backup, G_TYPE_OBJECT)
 typedef struct
 {
   char *name;
+  char *type; /* the labels of its series */
+  char *path_label;
   char *path;
   char *key_path;
   char *dir;
@@ -64,6 +66,8 @@ static void
 entry_free (Entry *e)
 {
   g_free (e->name);
+  g_free (e->type);
+  g_free (e->path_label);
   g_free (e->path);
   g_free (e->key_path);
   g_free (e->dir);
@@ -116,7 +120,7 @@ entry_count_files (Entry *e)
 static void
 entry_publish (HaleBackup *self, Entry *e)
 {
-  const char *labels[] = { e->name, NULL };
+  const char *labels[] = { e->type, e->path_label, NULL };
   hale_metric_set (self->m_files, labels, entry_count_files (e));
 }
 
@@ -220,7 +224,7 @@ entry_scan (Entry *e)
 }
 
 void
-hale_backup_configure (HaleBackup *self, HaleConfig *config)
+hale_backup_configure (HaleBackup *self, guint keep, const GPtrArray *certificates)
 {
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
   g_autoptr (GHashTable) old_by_name = NULL;
@@ -235,10 +239,10 @@ hale_backup_configure (HaleBackup *self, HaleConfig *config)
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_ptr_array_set_free_func (self->entries, NULL);
 
-  self->keep = MAX (config->backup_keep, 1);
-  for (guint i = 0; i < config->certificates->len; i++)
+  self->keep = MAX (keep, 1);
+  for (guint i = 0; i < certificates->len; i++)
     {
-      const HaleCertificateConfig *c = g_ptr_array_index (config->certificates, i);
+      const HaleWatchedCertificate *c = g_ptr_array_index (certificates, i);
       Entry *old = g_hash_table_lookup (old_by_name, c->name);
       Entry *e;
 
@@ -252,6 +256,8 @@ hale_backup_configure (HaleBackup *self, HaleConfig *config)
         {
           e = g_new0 (Entry, 1);
           e->name = g_strdup (c->name);
+          e->type = g_strdup (c->type);
+          e->path_label = g_strdup (c->path_label);
           e->dir = g_build_filename (self->dir, c->name, NULL);
           e->serials = g_ptr_array_new_with_free_func (g_free);
           e->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -271,7 +277,7 @@ hale_backup_configure (HaleBackup *self, HaleConfig *config)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       Entry *e = value;
-      const char *labels[] = { e->name, NULL };
+      const char *labels[] = { e->type, e->path_label, NULL };
       hale_metric_remove (self->m_files, labels);
       g_hash_table_iter_remove (&iter);
       entry_free (e);
@@ -774,7 +780,7 @@ hale_backup_restore_finish (HaleBackup *self, GAsyncResult *result, GError **err
 HaleBackup *
 hale_backup_new (HaleMetrics *metrics, const char *dir)
 {
-  static const char *const labels[] = { "type", NULL };
+  static const char *const labels[] = { "type", "path", NULL };
   HaleBackup *self;
 
   g_return_val_if_fail (HALE_IS_METRICS (metrics), NULL);
@@ -787,7 +793,7 @@ hale_backup_new (HaleMetrics *metrics, const char *dir)
   self->m_files = hale_metrics_add (metrics, HALE_METRIC_UNTYPED, "backup_files_count",
                                     "Files kept to roll back to (certificates and keys), per "
                                     "[Certificate]",
-                                    NULL, labels, NULL, 0, HALE_METRIC_FLAGS_NONE);
+                                    NULL, labels, NULL, 0, HALE_METRIC_EMPTY_LABELS_OMITTED);
   self->m_write_failures = hale_metric_family_state_write_failures (metrics);
   return self;
 }

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "hale-cert-watch.h"
 #include "hale-config.h"
 #include "hale-metrics.h"
 
@@ -26,11 +27,14 @@ G_DECLARE_FINAL_TYPE (HaleBackup, hale_backup, HALE, BACKUP, GObject)
 HaleBackup *
 hale_backup_new (HaleMetrics *metrics, const char *dir);
 
-/* Takes the [Certificate] groups, KeyPath= and BackupKeep= from
- * @config, and reads what DIR/NAME/ already holds (a directory listing:
- * small). */
+/* Keeps @keep serials (BackupKeep=) of each of @certificates
+ * (HaleWatchedCertificate: every file the watch has, a match of a
+ * pattern with its own KeyPath=), and reads what DIR/NAME/ already
+ * holds (a directory listing: small). Called again whenever the
+ * certificates change; one no longer there loses its series, never its
+ * files. */
 void
-hale_backup_configure (HaleBackup *self, HaleConfig *config);
+hale_backup_configure (HaleBackup *self, guint keep, const GPtrArray *certificates);
 
 /* Keeps @cert (the bytes read, whose leaf has @serial) for @name, and
  * its key file as it is now; nothing when @serial is kept already. The

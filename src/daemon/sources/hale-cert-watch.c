@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include "hale-cert-watch.h"
+#include "hale-glob.h"
 #include "hale-metric-families.h"
 
 #include "hale-names.h"
@@ -63,14 +64,20 @@ typedef struct
   char *basename;
 } WatchedName;
 
+typedef struct _Glob Glob;
+
 typedef struct
 {
   HaleCertWatch *self; /* unowned: entries live inside it */
   char *name;
+  char *type; /* the [Certificate] group: the type label */
   char *check_name;
   char *path;
-  gint64 warning_before;  /* usec */
-  gint64 critical_before; /* usec */
+  char *key_path;             /* KeyPath=, substituted for a match; NULL: none */
+  Glob *glob;                 /* unowned: the pattern this file matched; NULL: a plain Path= */
+  HaleWatchedCertificate pub; /* what hale_cert_watch_list() hands out, pointing in here */
+  gint64 warning_before;      /* usec */
+  gint64 critical_before;     /* usec */
 
   GArray *names;             /* WatchedName: the path and where its symlinks lead */
   GCancellable *cancellable; /* of the read in flight */
@@ -95,6 +102,25 @@ typedef struct
   guint error_reasons; /* bit per HaleCertError: read_errors_total series made */
 } Entry;
 
+/* A [Certificate] whose Path= is a pattern: what it matched last, and
+ * every directory the search looked into, each watched, so that a file
+ * or directory appearing or going is a new search. */
+struct _Glob
+{
+  HaleCertWatch *self;
+  char *type;
+  HaleGlob *path;
+  HaleGlob *key_path; /* NULL: no KeyPath= */
+  gint64 warning_before;
+  gint64 critical_before;
+  GHashTable *dirs;          /* directory -> NULL: where the last search looked */
+  GCancellable *cancellable; /* of the search in flight */
+  gboolean again;            /* search again when the one in flight is done */
+  guint debounce_id;
+  gint64 burst_start;
+  gboolean told_empty; /* the log heard that nothing matches */
+};
+
 struct _HaleCertWatch
 {
   GObject parent_instance;
@@ -108,6 +134,7 @@ struct _HaleCertWatch
   HaleConfig *config;
   GPtrArray *entries;    /* Entry, in configuration order */
   GHashTable *by_name;   /* entry->name -> Entry, unowned: configure looks up every name */
+  GHashTable *globs;     /* group name -> Glob, the [Certificate]s with a pattern */
   GHashTable *monitors;  /* directory -> GFileMonitor */
   GQueue read_queue;     /* Entry waiting for a read slot */
   guint reads_in_flight; /* reads started and neither done nor cancelled */
@@ -146,6 +173,7 @@ enum
 {
   SIGNAL_RENEWED,
   SIGNAL_READ,
+  SIGNAL_CERTIFICATES_CHANGED,
   N_SIGNALS
 };
 
@@ -161,6 +189,8 @@ static void
 sync_monitors (HaleCertWatch *self);
 static void
 schedule_sync_monitors (HaleCertWatch *self);
+static void
+glob_search (Glob *glob);
 
 /* Time and its words ---------------------------------------------------- */
 
@@ -191,6 +221,22 @@ source_clear (guint *id, GMainContext *context)
         g_source_destroy (source);
       *id = 0;
     }
+}
+
+/* Calls @func DEBOUNCE_MS after the last of a burst of calls, but no
+ * later than DEBOUNCE_MAX_MS after the first. */
+static void
+debounce (HaleCertWatch *self, guint *id, gint64 *burst_start, GSourceFunc func, gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (*id == 0)
+    *burst_start = now;
+  else if (now - *burst_start < DEBOUNCE_MAX_MS * 1000)
+    source_clear (id, self->context);
+  else
+    return; /* due soon anyway */
+  *id = timeout_add (self, DEBOUNCE_MS, func, data);
 }
 
 /* Persisted serials -------------------------------------------------------- */
@@ -385,11 +431,14 @@ watched_name_clear (gpointer data)
   g_free (wn->basename);
 }
 
+/* type and path: a plain Path= has no path label (an empty value is
+ * left out of the exposition), so its series are what they always were. */
 static const char *const *
 type_labels (Entry *entry, const char **buf)
 {
-  buf[0] = entry->name;
-  buf[1] = NULL;
+  buf[0] = entry->type;
+  buf[1] = entry->pub.path_label;
+  buf[2] = NULL;
   return buf;
 }
 
@@ -406,7 +455,7 @@ static void
 entry_remove_series (Entry *entry)
 {
   HaleCertWatch *self = entry->self;
-  const char *buf[2];
+  const char *buf[3];
   const char *const *labels = type_labels (entry, buf);
 
   hale_metric_remove (self->m_expiry, labels);
@@ -419,7 +468,8 @@ entry_remove_series (Entry *entry)
   entry_remove_info_series (entry);
   for (guint code = 0; code <= HALE_CERT_ERROR_READ_FAILED; code++)
     {
-      const char *error_labels[] = { entry->name, hale_cert_error_reason (code), NULL };
+      const char *error_labels[]
+          = { entry->type, entry->pub.path_label, hale_cert_error_reason (code), NULL };
       if (entry->error_reasons & (1u << code))
         hale_metric_remove (self->m_read_errors, error_labels);
     }
@@ -466,8 +516,10 @@ entry_free (Entry *entry)
 {
   entry_stop (entry);
   g_free (entry->name);
+  g_free (entry->type);
   g_free (entry->check_name);
   g_free (entry->path);
+  g_free (entry->key_path);
   g_array_unref (entry->names);
   g_clear_pointer (&entry->info, hale_cert_info_free);
   g_clear_error (&entry->error);
@@ -483,16 +535,41 @@ find_entry (HaleCertWatch *self, const char *name)
   return name != NULL ? g_hash_table_lookup (self->by_name, name) : NULL;
 }
 
+/* The file and key of @entry; pub follows them. */
+static void
+entry_set_paths (Entry *entry, const char *path, const char *key_path)
+{
+  if (entry->path != path)
+    {
+      g_free (entry->path);
+      entry->path = g_strdup (path);
+    }
+  if (entry->key_path != key_path)
+    {
+      g_free (entry->key_path);
+      entry->key_path = g_strdup (key_path);
+    }
+  entry->pub.name = entry->name;
+  entry->pub.type = entry->type;
+  entry->pub.path = entry->path;
+  entry->pub.path_label = entry->glob != NULL ? entry->path : "";
+  entry->pub.key_path = entry->key_path;
+}
+
 static Entry *
-entry_new (HaleCertWatch *self, const HaleCertificateConfig *cc)
+entry_new (HaleCertWatch *self, const char *name, const char *type, Glob *glob, const char *path,
+           const char *key_path)
 {
   Entry *entry = g_new0 (Entry, 1);
-  g_autofree char *group = persist_group (cc->name);
+  g_autofree char *group = persist_group (name);
   g_autofree char *renewal = NULL;
 
   entry->self = self;
-  entry->name = g_strdup (cc->name);
-  entry->check_name = g_strconcat (HALE_CHECK_PREFIX_CERTIFICATE, cc->name, NULL);
+  entry->name = g_strdup (name);
+  entry->type = g_strdup (type);
+  entry->glob = glob;
+  entry_set_paths (entry, path, key_path);
+  entry->check_name = g_strconcat (HALE_CHECK_PREFIX_CERTIFICATE, name, NULL);
   entry->names = g_array_new (FALSE, TRUE, sizeof (WatchedName));
   g_array_set_clear_func (entry->names, watched_name_clear);
 
@@ -506,7 +583,7 @@ entry_new (HaleCertWatch *self, const HaleCertificateConfig *cc)
     }
   if (entry->last_renewal != 0)
     {
-      const char *buf[2];
+      const char *buf[3];
       hale_metric_set (self->m_last_renewal, type_labels (entry, buf), (double)entry->last_renewal);
     }
   return entry;
@@ -573,7 +650,7 @@ entry_set_info_metrics (Entry *entry)
 {
   HaleCertWatch *self = entry->self;
   const HaleCertInfo *info = entry->info;
-  const char *buf[2];
+  const char *buf[3];
   const char *const *labels = type_labels (entry, buf);
 
   hale_metric_set_until (self->m_expiry, labels, (double)info->not_after);
@@ -582,16 +659,17 @@ entry_set_info_metrics (Entry *entry)
   hale_metric_set (self->m_not_before, labels, (double)info->not_before);
   hale_metric_set_until (self->m_chain_expiry, labels, (double)info->chain_not_after);
 
-  if (entry->info_labels == NULL || g_strcmp0 (entry->info_labels[1], info->serial) != 0
-      || g_strcmp0 (entry->info_labels[2], info->subject) != 0
-      || g_strcmp0 (entry->info_labels[3], info->issuer) != 0)
+  if (entry->info_labels == NULL || g_strcmp0 (entry->info_labels[2], info->serial) != 0
+      || g_strcmp0 (entry->info_labels[3], info->subject) != 0
+      || g_strcmp0 (entry->info_labels[4], info->issuer) != 0)
     {
       entry_remove_info_series (entry);
-      entry->info_labels = g_new0 (char *, 5);
-      entry->info_labels[0] = g_strdup (entry->name);
-      entry->info_labels[1] = g_strdup (info->serial);
-      entry->info_labels[2] = g_strdup (info->subject);
-      entry->info_labels[3] = g_strdup (info->issuer);
+      entry->info_labels = g_new0 (char *, 6);
+      entry->info_labels[0] = g_strdup (entry->type);
+      entry->info_labels[1] = g_strdup (entry->pub.path_label);
+      entry->info_labels[2] = g_strdup (info->serial);
+      entry->info_labels[3] = g_strdup (info->subject);
+      entry->info_labels[4] = g_strdup (info->issuer);
     }
   hale_metric_set (self->m_info, (const char *const *)entry->info_labels, 1);
 }
@@ -775,7 +853,7 @@ entry_publish (Entry *entry)
   g_autoptr (HaleCheckResult) result = NULL;
   gboolean valid = FALSE;
   const char *reason = NULL; /* why it is not healthy */
-  const char *buf[2];
+  const char *buf[3];
 
   g_variant_builder_add (&builder, "{sv}", "path", g_variant_new_string (entry->path));
 
@@ -892,7 +970,7 @@ entry_renewed (Entry *entry, const HaleCertInfo *previous, const HaleCertInfo *c
   const char *success[] = { "success", NULL };
   g_autofree char *group = persist_group (entry->name);
   g_autofree char *when = NULL;
-  const char *buf[2];
+  const char *buf[3];
 
   entry->last_renewal = g_get_real_time () / G_USEC_PER_SEC;
   when = hale_rfc3339_format (entry->last_renewal);
@@ -908,10 +986,12 @@ static void
 entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
 {
   HaleCertWatch *self = entry->self;
+  g_autoptr (HaleCertInfo) previous = NULL; /* set: a renewal */
 
   if (error != NULL)
     {
-      const char *labels[] = { entry->name, hale_cert_error_reason (error->code), NULL };
+      const char *labels[]
+          = { entry->type, entry->pub.path_label, hale_cert_error_reason (error->code), NULL };
 
       /* Was good a moment ago: look once more before crying wolf. */
       if (!entry->confirming && entry->info != NULL && entry->error == NULL)
@@ -930,7 +1010,6 @@ entry_apply (Entry *entry, HaleCertInfo *info, GError *error)
   else
     {
       g_autofree char *group = persist_group (entry->name);
-      g_autoptr (HaleCertInfo) previous = NULL;
 
       entry->confirming = FALSE;
       g_clear_error (&entry->error);
@@ -1220,6 +1299,328 @@ entry_start_read (Entry *entry)
   entry_queue_read (entry, TRUE);
 }
 
+/* Patterns ---------------------------------------------------------------- */
+
+/* What a name may hold: it becomes a check name, a journal field, a
+ * directory of the backups and a group of the state file. */
+static gboolean
+capture_is_nameable (const char *s)
+{
+  for (const guchar *p = (const guchar *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f || *p == '[' || *p == ']' || *p == '/')
+      return FALSE;
+  return TRUE;
+}
+
+/* Drops @entry from the model and from us; the caller takes it out of
+ * self->entries. */
+static void
+entry_forget (Entry *entry)
+{
+  HaleCertWatch *self = entry->self;
+
+  entry_stop (entry);
+  hale_state_remove_check (self->state, entry->check_name);
+  entry_remove_series (entry);
+  g_hash_table_remove (self->by_name, entry->name);
+}
+
+/* Keeps the entries @keep says to keep, in order, and frees the rest
+ * after entry_forget(). */
+static gboolean
+entries_filter (HaleCertWatch *self, gboolean (*keep) (Entry *, gpointer), gpointer data)
+{
+  GPtrArray *entries = self->entries;
+  guint kept = 0, len = entries->len;
+
+  for (guint i = 0; i < len; i++)
+    {
+      Entry *entry = g_ptr_array_index (entries, i);
+      if (keep (entry, data))
+        entries->pdata[kept++] = entry;
+      else
+        {
+          entry_forget (entry);
+          entry_free (entry);
+        }
+    }
+  g_ptr_array_set_free_func (entries, NULL);
+  g_ptr_array_set_size (entries, kept);
+  g_ptr_array_set_free_func (entries, (GDestroyNotify)entry_free);
+  return kept != len;
+}
+
+static void
+glob_free (Glob *glob)
+{
+  if (glob->cancellable != NULL)
+    {
+      g_cancellable_cancel (glob->cancellable);
+      g_object_unref (glob->cancellable);
+    }
+  source_clear (&glob->debounce_id, glob->self->context);
+  g_free (glob->type);
+  hale_glob_free (glob->path);
+  hale_glob_free (glob->key_path);
+  g_hash_table_unref (glob->dirs);
+  g_free (glob);
+}
+
+typedef struct
+{
+  HaleGlob *glob;     /* the job's own: the Glob may go while it runs */
+  GPtrArray *matches; /* char * path, then its captures as a GStrv, alternately */
+  GPtrArray *dirs;    /* char *: every directory looked into */
+  GPtrArray *unnamed; /* char *: matches whose wildcards took what a name cannot hold */
+} SearchJob;
+
+static void
+search_job_free (SearchJob *job)
+{
+  hale_glob_free (job->glob);
+  for (guint i = 0; i < job->matches->len; i += 2)
+    {
+      g_free (g_ptr_array_index (job->matches, i));
+      g_strfreev (g_ptr_array_index (job->matches, i + 1));
+    }
+  g_ptr_array_unref (job->matches);
+  g_ptr_array_unref (job->dirs);
+  g_ptr_array_unref (job->unnamed);
+  g_free (job);
+}
+
+static void
+search_level (SearchJob *job, guint level, const char *dir, GPtrArray *captures);
+
+static void
+search_child (SearchJob *job, guint level, const char *path, GPtrArray *captures)
+{
+  struct stat st, lst;
+  char **strv;
+  gboolean is_dir = stat (path, &st) == 0 && S_ISDIR (st.st_mode);
+
+  if (level + 1 < hale_glob_get_n_levels (job->glob))
+    {
+      if (is_dir)
+        search_level (job, level + 1, path, captures);
+      return;
+    }
+  /* The file level: a dangling link is a certificate that cannot be
+   * read (critical), not one that is gone. */
+  if (is_dir || lstat (path, &lst) != 0)
+    return;
+  for (guint i = 0; i < captures->len; i++)
+    if (!capture_is_nameable (g_ptr_array_index (captures, i)))
+      {
+        g_ptr_array_add (job->unnamed, g_strdup (path));
+        return;
+      }
+  strv = g_new0 (char *, captures->len + 1);
+  for (guint i = 0; i < captures->len; i++)
+    strv[i] = g_strdup (g_ptr_array_index (captures, i));
+  g_ptr_array_add (job->matches, g_strdup (path));
+  g_ptr_array_add (job->matches, strv);
+}
+
+static void
+search_level (SearchJob *job, guint level, const char *dir, GPtrArray *captures)
+{
+  const char *literal = hale_glob_get_literal (job->glob, level);
+  g_autoptr (GDir) d = NULL;
+  const char *name;
+
+  g_ptr_array_add (job->dirs, g_strdup (dir));
+  if (literal != NULL)
+    {
+      g_autofree char *child = g_build_filename (dir, literal, NULL);
+      search_child (job, level, child, captures);
+      return;
+    }
+  d = g_dir_open (dir, 0, NULL);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      guint n = captures->len;
+      if (hale_glob_match_level (job->glob, level, name, captures))
+        {
+          g_autofree char *child = g_build_filename (dir, name, NULL);
+          search_child (job, level, child, captures);
+          g_ptr_array_set_size (captures, n);
+        }
+    }
+}
+
+static void
+search_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SearchJob *job = task_data;
+  g_autoptr (GPtrArray) captures = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir = g_strdup (hale_glob_get_root (job->glob));
+
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+    search_level (job, 0, dir, captures);
+  else
+    {
+      /* Not there yet (the agent has not run): the nearest directory
+       * that is, so that its coming is seen. */
+      while (!g_file_test (dir, G_FILE_TEST_IS_DIR) && strcmp (dir, "/") != 0)
+        {
+          char *parent = g_path_get_dirname (dir);
+          g_free (dir);
+          dir = parent;
+        }
+      g_ptr_array_add (job->dirs, g_steal_pointer (&dir));
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static char *
+match_name (const char *type, const char *const *captures)
+{
+  g_autofree char *joined = g_strjoinv (":", (char **)captures);
+  return g_strconcat (type, ":", joined, NULL);
+}
+
+typedef struct
+{
+  Glob *glob;
+  GHashTable *found; /* name -> path: what the search found */
+} Found;
+
+static gboolean
+keep_unless_gone (Entry *entry, gpointer data)
+{
+  Found *f = data;
+
+  return entry->glob != f->glob
+         || g_strcmp0 (g_hash_table_lookup (f->found, entry->name), entry->path) == 0;
+}
+
+static void
+search_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Glob *glob;
+  HaleCertWatch *self;
+  SearchJob *job;
+  g_autoptr (GHashTable) found = NULL;
+  gboolean changed;
+
+  if (!g_task_propagate_boolean (G_TASK (res), NULL))
+    return; /* cancelled: the glob may be gone, touch nothing */
+  glob = user_data;
+  self = glob->self;
+  job = g_task_get_task_data (G_TASK (res));
+  g_clear_object (&glob->cancellable);
+
+  g_hash_table_remove_all (glob->dirs);
+  for (guint i = 0; i < job->dirs->len; i++)
+    g_hash_table_add (glob->dirs, g_strdup (g_ptr_array_index (job->dirs, i)));
+  for (guint i = 0; i < job->unnamed->len; i++)
+    g_warning ("Certificate %s: %s is left out: what the wildcards matched has control "
+               "characters or brackets",
+               glob->type, (const char *)g_ptr_array_index (job->unnamed, i));
+
+  found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < job->matches->len; i += 2)
+    {
+      const char *path = g_ptr_array_index (job->matches, i);
+      const char *const *captures = g_ptr_array_index (job->matches, i + 1);
+      char *name = match_name (glob->type, captures);
+
+      if (g_hash_table_contains (found, name))
+        {
+          g_warning ("Certificate %s: %s is left out: its name %s is taken by %s", glob->type, path,
+                     name, (const char *)g_hash_table_lookup (found, name));
+          g_free (name);
+          continue;
+        }
+      g_hash_table_insert (found, name, (gpointer)path);
+    }
+
+  /* Gone (or another file under the same name): gone from the report
+   * and /metrics, now. */
+  changed = entries_filter (self, keep_unless_gone, &(Found){ glob, found });
+
+  for (guint i = 0; i < job->matches->len; i += 2)
+    {
+      const char *path = g_ptr_array_index (job->matches, i);
+      const char *const *captures = g_ptr_array_index (job->matches, i + 1);
+      g_autofree char *name = match_name (glob->type, captures);
+      g_autofree char *key = NULL;
+      Entry *entry;
+
+      if (g_hash_table_lookup (found, name) != path || find_entry (self, name) != NULL)
+        continue;
+      if (glob->key_path != NULL)
+        key = hale_glob_substitute (glob->key_path, captures);
+      entry = entry_new (self, name, glob->type, glob, path, key);
+      entry->warning_before = glob->warning_before;
+      entry->critical_before = glob->critical_before;
+      g_ptr_array_add (self->entries, entry);
+      g_hash_table_insert (self->by_name, entry->name, entry);
+      entry_resolve (entry);
+      entry_queue_read (entry, TRUE);
+      changed = TRUE;
+    }
+
+  if (job->matches->len == 0 && !glob->told_empty)
+    g_warning ("Certificate %s: Path=%s matches no file yet; watching for one", glob->type,
+               hale_glob_get_pattern (glob->path));
+  glob->told_empty = job->matches->len == 0;
+
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_CERTIFICATES_CHANGED], 0);
+  /* Now, not later: a renewal right after a file appeared must find its
+   * directory watched. */
+  sync_monitors (self);
+  if (glob->again)
+    glob_search (glob);
+}
+
+/* Looks for the pattern's files in a worker thread: a directory of ten
+ * thousand is not listed on the main loop. */
+static void
+glob_search (Glob *glob)
+{
+  g_autoptr (GTask) task = NULL;
+  SearchJob *job;
+
+  source_clear (&glob->debounce_id, glob->self->context);
+  if (glob->cancellable != NULL)
+    {
+      glob->again = TRUE;
+      return;
+    }
+  glob->again = FALSE;
+  job = g_new0 (SearchJob, 1);
+  job->glob = hale_glob_new (hale_glob_get_pattern (glob->path), NULL);
+  job->matches = g_ptr_array_new ();
+  job->dirs = g_ptr_array_new_with_free_func (g_free);
+  job->unnamed = g_ptr_array_new_with_free_func (g_free);
+  glob->cancellable = g_cancellable_new ();
+  task = g_task_new (NULL, glob->cancellable, search_cb, glob);
+  g_task_set_source_tag (task, glob_search);
+  g_task_set_task_data (task, job, (GDestroyNotify)search_job_free);
+  g_task_run_in_thread (task, search_thread);
+}
+
+static gboolean
+glob_debounce_cb (gpointer user_data)
+{
+  Glob *glob = user_data;
+
+  glob->debounce_id = 0;
+  glob_search (glob);
+  return G_SOURCE_REMOVE;
+}
+
+/* A directory the pattern spans changed: search again once the burst
+ * (an unpacked tree, certbot's renewal of many) is over. */
+static void
+glob_poke (Glob *glob)
+{
+  debounce (glob->self, &glob->debounce_id, &glob->burst_start, glob_debounce_cb, glob);
+}
+
 /* Directory monitors ------------------------------------------------------ */
 
 static gboolean
@@ -1235,15 +1636,7 @@ debounce_cb (gpointer user_data)
 static void
 entry_poke (Entry *entry)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  if (entry->debounce_id == 0)
-    entry->burst_start = now;
-  else if (now - entry->burst_start < DEBOUNCE_MAX_MS * 1000)
-    source_clear (&entry->debounce_id, entry->self->context);
-  else
-    return; /* due soon anyway */
-  entry->debounce_id = timeout_add (entry->self, DEBOUNCE_MS, debounce_cb, entry);
+  debounce (entry->self, &entry->debounce_id, &entry->burst_start, debounce_cb, entry);
 }
 
 static gboolean
@@ -1293,6 +1686,16 @@ monitor_changed_cb (GFileMonitor *monitor, GFile *file, GFile *other_file, GFile
       if (entry_cares (entry, dir, basename, other, structural))
         entry_poke (entry);
     }
+  if (structural)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->globs);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (g_hash_table_contains (((Glob *)value)->dirs, dir))
+          glob_poke (value);
+    }
 }
 
 static void
@@ -1311,8 +1714,8 @@ static void
 sync_monitors (HaleCertWatch *self)
 {
   g_autoptr (GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
-  GHashTableIter iter;
-  gpointer key;
+  GHashTableIter iter, globs;
+  gpointer key, value;
 
   source_clear (&self->sync_id, self->context);
   self->monitors_missing = FALSE;
@@ -1321,6 +1724,14 @@ sync_monitors (HaleCertWatch *self)
       Entry *entry = g_ptr_array_index (self->entries, i);
       for (guint j = 0; j < entry->names->len; j++)
         g_hash_table_add (wanted, g_array_index (entry->names, WatchedName, j).dir);
+    }
+  g_hash_table_iter_init (&iter, self->globs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      GHashTableIter dirs;
+      g_hash_table_iter_init (&dirs, ((Glob *)value)->dirs);
+      while (g_hash_table_iter_next (&dirs, &key, NULL))
+        g_hash_table_add (wanted, key);
     }
 
   g_hash_table_iter_init (&iter, self->monitors);
@@ -1350,6 +1761,13 @@ sync_monitors (HaleCertWatch *self)
       g_object_set_data_full (G_OBJECT (monitor), "hale-dir", g_strdup (dir), g_free);
       g_signal_connect (monitor, "changed", G_CALLBACK (monitor_changed_cb), self);
       g_hash_table_insert (self->monitors, g_strdup (dir), monitor);
+
+      /* What came into a directory between the search that found it and
+       * this watch was seen by neither: one more search. */
+      g_hash_table_iter_init (&globs, self->globs);
+      while (g_hash_table_iter_next (&globs, NULL, &value))
+        if (g_hash_table_contains (((Glob *)value)->dirs, dir))
+          glob_poke (value);
     }
 }
 
@@ -1372,7 +1790,7 @@ restart_recheck (HaleCertWatch *self)
       g_source_destroy (self->recheck_source);
       g_clear_pointer (&self->recheck_source, g_source_unref);
     }
-  if (interval <= 0 || self->entries->len == 0)
+  if (interval <= 0 || (self->entries->len == 0 && g_hash_table_size (self->globs) == 0))
     return;
   self->recheck_source
       = timeout_attach (self, (guint)MIN (interval / 1000, MAX_TIMER_MS), recheck_cb, self);
@@ -1380,9 +1798,83 @@ restart_recheck (HaleCertWatch *self)
 
 /* Public ------------------------------------------------------------------ */
 
+/* Whether @entry stays with @config: a plain Path= stays while its group
+ * is plain; a match while its group has the same patterns (a changed
+ * pattern is searched anew). */
+static gboolean
+keep_configured (Entry *entry, gpointer data)
+{
+  HaleConfig *config = data;
+  const HaleCertificateConfig *cc = hale_config_find_certificate (config, entry->type);
+
+  if (cc == NULL)
+    return FALSE;
+  if (entry->glob == NULL)
+    return !hale_glob_has_wildcards (cc->path);
+  return g_hash_table_lookup (entry->self->globs, entry->type) == entry->glob;
+}
+
+static gboolean
+glob_is_configured (Glob *glob, const HaleCertificateConfig *cc)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *key = NULL;
+
+  if (cc == NULL || !hale_glob_has_wildcards (cc->path))
+    return FALSE;
+  path = g_canonicalize_filename (cc->path, "/");
+  key = cc->key_path != NULL ? g_canonicalize_filename (cc->key_path, "/") : NULL;
+  return g_str_equal (hale_glob_get_pattern (glob->path), path)
+         && g_strcmp0 (glob->key_path ? hale_glob_get_pattern (glob->key_path) : NULL, key) == 0;
+}
+
+/* The [Certificate]s with a pattern: kept while their patterns are
+ * the same, searched again either way. */
+static void
+configure_globs (HaleCertWatch *self, HaleConfig *config)
+{
+  for (guint i = 0; i < config->certificates->len; i++)
+    {
+      const HaleCertificateConfig *cc = g_ptr_array_index (config->certificates, i);
+      Glob *glob;
+
+      if (!hale_glob_has_wildcards (cc->path))
+        continue;
+      glob = g_hash_table_lookup (self->globs, cc->name);
+      if (glob == NULL)
+        {
+          /* The configuration checked both patterns. */
+          glob = g_new0 (Glob, 1);
+          glob->self = self;
+          glob->type = g_strdup (cc->name);
+          glob->path = hale_glob_new (cc->path, NULL);
+          glob->key_path = cc->key_path != NULL ? hale_glob_new (cc->key_path, NULL) : NULL;
+          glob->dirs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_insert (self->globs, glob->type, glob);
+        }
+      glob->warning_before = cc->warning_before;
+      glob->critical_before = cc->critical_before;
+      for (guint j = 0; j < self->entries->len; j++)
+        {
+          Entry *entry = g_ptr_array_index (self->entries, j);
+          if (entry->glob == glob)
+            {
+              entry->warning_before = cc->warning_before;
+              entry->critical_before = cc->critical_before;
+              entry_queue_read (entry, FALSE);
+            }
+        }
+      glob_search (glob);
+    }
+}
+
 void
 hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
 {
+  GHashTableIter iter;
+  gpointer value;
+  gboolean changed;
+
   g_return_if_fail (HALE_IS_CERT_WATCH (self));
   g_return_if_fail (config != NULL);
 
@@ -1390,36 +1882,36 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
   g_clear_pointer (&self->config, hale_config_unref);
   self->config = config;
 
-  /* Gone from the configuration: gone from the report and /metrics. */
-  for (guint i = self->entries->len; i > 0; i--)
-    {
-      Entry *entry = g_ptr_array_index (self->entries, i - 1);
-      if (hale_config_find_certificate (config, entry->name) == NULL)
-        {
-          entry_stop (entry);
-          hale_state_remove_check (self->state, entry->check_name);
-          entry_remove_series (entry);
-          g_hash_table_remove (self->by_name, entry->name);
-          g_ptr_array_remove_index (self->entries, i - 1);
-        }
-    }
+  /* Gone from the configuration: gone from the report and /metrics. The
+   * patterns first, so that the matches of a changed one go too (their
+   * entries then point at no Glob of ours, and keep_configured drops
+   * them before anything could follow the pointer). */
+  g_hash_table_iter_init (&iter, self->globs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (!glob_is_configured (value, hale_config_find_certificate (config, ((Glob *)value)->type)))
+      g_hash_table_iter_remove (&iter);
+  changed = entries_filter (self, keep_configured, config);
 
   for (guint i = 0; i < config->certificates->len; i++)
     {
       const HaleCertificateConfig *cc = g_ptr_array_index (config->certificates, i);
-      Entry *entry = find_entry (self, cc->name);
+      Entry *entry;
 
+      if (hale_glob_has_wildcards (cc->path))
+        continue;
+      entry = find_entry (self, cc->name);
       if (entry == NULL)
         {
-          entry = entry_new (self, cc);
+          entry = entry_new (self, cc->name, cc->name, NULL, cc->path, cc->key_path);
           g_ptr_array_add (self->entries, entry);
           g_hash_table_insert (self->by_name, entry->name, entry);
+          changed = TRUE;
         }
       else if (g_strcmp0 (entry->path, cc->path) != 0)
         {
           /* Another file: what the old one said no longer holds. The
            * serial history stays with the name. */
-          const char *buf[2];
+          const char *buf[3];
           entry_stop (entry);
           g_clear_pointer (&entry->info, hale_cert_info_free);
           g_clear_error (&entry->error);
@@ -1429,9 +1921,11 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
           hale_metric_remove (self->m_not_after, buf);
           hale_metric_remove (self->m_not_before, buf);
           hale_metric_remove (self->m_chain_expiry, buf);
+          changed = TRUE;
         }
-      g_free (entry->path);
-      entry->path = g_strdup (cc->path);
+      if (g_strcmp0 (entry->key_path, cc->key_path) != 0)
+        changed = TRUE;
+      entry_set_paths (entry, cc->path, cc->key_path);
       entry->warning_before = cc->warning_before;
       entry->critical_before = cc->critical_before;
       entry_resolve (entry);
@@ -1439,7 +1933,10 @@ hale_cert_watch_configure (HaleCertWatch *self, HaleConfig *config)
        * configuration order: nothing here is more urgent than the rest. */
       entry_queue_read (entry, FALSE);
     }
+  configure_globs (self, config);
 
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_CERTIFICATES_CHANGED], 0);
   sync_monitors (self);
   restart_recheck (self);
 }
@@ -1449,8 +1946,39 @@ hale_cert_watch_recheck (HaleCertWatch *self)
 {
   g_return_if_fail (HALE_IS_CERT_WATCH (self));
 
+  GHashTableIter iter;
+  gpointer value;
+
   for (guint i = 0; i < self->entries->len; i++)
     entry_queue_read (g_ptr_array_index (self->entries, i), FALSE);
+  /* Also what the watches missed of the patterns' directories. */
+  g_hash_table_iter_init (&iter, self->globs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    glob_search (value);
+}
+
+GPtrArray *
+hale_cert_watch_list (HaleCertWatch *self)
+{
+  GPtrArray *list;
+
+  g_return_val_if_fail (HALE_IS_CERT_WATCH (self), NULL);
+
+  list = g_ptr_array_sized_new (self->entries->len);
+  for (guint i = 0; i < self->entries->len; i++)
+    g_ptr_array_add (list, &((Entry *)g_ptr_array_index (self->entries, i))->pub);
+  return list;
+}
+
+const HaleWatchedCertificate *
+hale_cert_watch_lookup (HaleCertWatch *self, const char *name)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (HALE_IS_CERT_WATCH (self), NULL);
+
+  entry = find_entry (self, name);
+  return entry != NULL ? &entry->pub : NULL;
 }
 
 const HaleCertInfo *
@@ -1467,16 +1995,16 @@ hale_cert_watch_get_info (HaleCertWatch *self, const char *name)
 static void
 register_metrics (HaleCertWatch *self)
 {
-  static const char *const type[] = { "type", NULL };
-  static const char *const info[] = { "type", "serial", "subject", "issuer", NULL };
-  static const char *const type_reason[] = { "type", "reason", NULL };
+  static const char *const type[] = { "type", "path", NULL };
+  static const char *const info[] = { "type", "path", "serial", "subject", "issuer", NULL };
+  static const char *const type_reason[] = { "type", "path", "reason", NULL };
   const char *success[] = { "success", NULL };
   const char *failure[] = { "failure", NULL };
   HaleMetrics *m = self->metrics;
 
   self->m_expiry = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_expiry_seconds",
                                      "Seconds until the certificate expires (negative: expired)",
-                                     "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
+                                     "seconds", type, NULL, 0, HALE_METRIC_EMPTY_LABELS_OMITTED);
   self->m_age = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_age_seconds",
                                   "Seconds since the certificate's notBefore", "seconds", type,
                                   NULL, 0, HALE_METRIC_FLAGS_NONE);
@@ -1491,23 +2019,23 @@ register_metrics (HaleCertWatch *self)
   self->m_chain_expiry
       = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_chain_expiry_seconds",
                           "Seconds until the first certificate in the file's chain expires",
-                          "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
+                          "seconds", type, NULL, 0, HALE_METRIC_EMPTY_LABELS_OMITTED);
   self->m_last_renewal
       = hale_metrics_add (m, HALE_METRIC_GAUGE, "last_renewal_timestamp_seconds",
                           "When a new certificate serial was last seen, seconds since the epoch",
-                          "seconds", type, NULL, 0, HALE_METRIC_FLAGS_NONE);
+                          "seconds", type, NULL, 0, HALE_METRIC_EMPTY_LABELS_OMITTED);
   self->m_renewals = hale_metric_family_renewal_attempts (m);
   self->m_state_failures = hale_metric_family_state_write_failures (m);
   self->m_info = hale_metrics_add (m, HALE_METRIC_GAUGE, "certificate_info",
                                    "The certificate being watched (always 1)", NULL, info, NULL, 0,
-                                   HALE_METRIC_FLAGS_NONE);
+                                   HALE_METRIC_EMPTY_LABELS_OMITTED);
   self->m_valid = hale_metrics_add (
       m, HALE_METRIC_GAUGE, "certificate_valid",
       "1 when the file was read, parsed and is within its validity period, else 0", NULL, type,
-      NULL, 0, HALE_METRIC_FLAGS_NONE);
+      NULL, 0, HALE_METRIC_EMPTY_LABELS_OMITTED);
   self->m_read_errors = hale_metrics_add (m, HALE_METRIC_COUNTER, "certificate_read_errors_total",
                                           "Failed reads of certificate files, by reason", NULL,
-                                          type_reason, NULL, 0, HALE_METRIC_FLAGS_NONE);
+                                          type_reason, NULL, 0, HALE_METRIC_EMPTY_LABELS_OMITTED);
 
   /* Rates need both series from the start, not from the first event. */
   hale_metric_touch (self->m_renewals, success);
@@ -1546,6 +2074,7 @@ hale_cert_watch_dispose (GObject *object)
   for (guint i = 0; i < self->entries->len; i++)
     entry_stop (g_ptr_array_index (self->entries, i));
   source_clear (&self->sync_id, self->context);
+  g_hash_table_remove_all (self->globs);
   /* What is not saved yet is saved now, before haled goes. */
   self->disposed = TRUE;
   if (self->persist_id != 0)
@@ -1571,6 +2100,7 @@ hale_cert_watch_finalize (GObject *object)
   HaleCertWatch *self = HALE_CERT_WATCH (object);
 
   g_hash_table_unref (self->by_name);
+  g_hash_table_unref (self->globs);
   g_ptr_array_unref (self->entries);
   g_sequence_free (self->thresholds);
   g_hash_table_unref (self->monitors);
@@ -1631,6 +2161,16 @@ hale_cert_watch_class_init (HaleCertWatchClass *klass)
   signals[SIGNAL_READ]
       = g_signal_new ("read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_BYTES, G_TYPE_POINTER);
+
+  /**
+   * HaleCertWatch::certificates-changed:
+   *
+   * A certificate came or went (configured, or a file matching a
+   * pattern): hale_cert_watch_list() says which there are now.
+   */
+  signals[SIGNAL_CERTIFICATES_CHANGED]
+      = g_signal_new ("certificates-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -1639,6 +2179,7 @@ hale_cert_watch_init (HaleCertWatch *self)
   self->context = g_main_context_ref_thread_default ();
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->globs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)glob_free);
   self->thresholds = g_sequence_new (NULL);
   self->monitors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, monitor_destroy);
 }

@@ -5,7 +5,9 @@
  * write-to-temp-then-rename of every rotation tool is seen), reads are
  * asynchronous, and a periodic re-check catches what inotify misses.
  * Results go to the state model as "certificate:NAME" checks and to the
- * metrics registry; a new serial is a renewal.
+ * metrics registry; a new serial is a renewal. A Path= with wildcards
+ * is searched (in a worker thread) whenever a directory it spans
+ * changes, and every file it matches is a certificate of its own.
  */
 #pragma once
 
@@ -19,6 +21,17 @@ G_BEGIN_DECLS
 
 #define HALE_TYPE_CERT_WATCH (hale_cert_watch_get_type ())
 G_DECLARE_FINAL_TYPE (HaleCertWatch, hale_cert_watch, HALE, CERT_WATCH, GObject)
+
+/* One certificate file watched: a [Certificate] with a plain Path=, or
+ * one file its pattern matched. */
+typedef struct
+{
+  const char *name;       /* "web"; a match: "GROUP:" and what the wildcards took, ':' between */
+  const char *type;       /* the group's NAME: the type label */
+  const char *path;       /* the file */
+  const char *path_label; /* the path label: "" for a plain Path= (no label), else path */
+  const char *key_path;   /* KeyPath=, substituted for a match; NULL: none */
+} HaleWatchedCertificate;
 
 /* @state_dir: where the last seen serial and renewal time of each
  * certificate are kept across restarts (NULL: kept in memory only). */
@@ -38,6 +51,14 @@ void hale_cert_watch_set_audit (HaleCertWatch *self, HaleAudit *audit);
 /* Reads every file again now (after degraded mode, on request). */
 void hale_cert_watch_recheck (HaleCertWatch *self);
 
+/* Every certificate watched now, plain ones in configuration order,
+ * then the matches of patterns. Transfer container: the elements hold
+ * until the next "certificates-changed". */
+GPtrArray *hale_cert_watch_list (HaleCertWatch *self);
+
+/* Transfer none, as above; NULL: no such certificate. */
+const HaleWatchedCertificate *hale_cert_watch_lookup (HaleCertWatch *self, const char *name);
+
 /* Transfer none; NULL before the first successful read. */
 const HaleCertInfo *hale_cert_watch_get_info (HaleCertWatch *self, const char *name);
 
@@ -49,6 +70,7 @@ void hale_cert_watch_expect_serial (HaleCertWatch *self, const char *name, const
 /* Signal "renewed" (const char *name, const HaleCertInfo *previous,
  * const HaleCertInfo *current): a new serial was seen.
  * Signal "read" (const char *name, GBytes *pem, const HaleCertInfo *info):
- * every read that parsed, before the "renewed" it may cause. */
+ * every read that parsed, before the "renewed" it may cause.
+ * Signal "certificates-changed" (): a certificate came or went. */
 
 G_END_DECLS

@@ -43,6 +43,9 @@ struct _HaleCheckClass
   gboolean (*connection_changed) (HaleCheck *c);
   /* A report (hale_checks_report()); NULL: the kind takes none. */
   gboolean (*report) (HaleCheck *c, const char *status, const char *message, GError **error);
+  /* The last answer of instance @instance ("NAME@HOST:PORT"), or NULL;
+   * optional (kinds without answers). */
+  const HaleCheckAnswer *(*answer) (HaleCheck *c, const char *instance);
   /* Frees the kind's fields; optional. */
   void (*finalize) (HaleCheck *c);
 };

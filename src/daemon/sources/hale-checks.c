@@ -22,6 +22,8 @@
 
 #include "hale-units.h"
 
+#include <string.h>
+
 /* hale_checks_run_now(): a check is forced at most once per this. */
 #define FORCE_MIN_INTERVAL (5 * G_USEC_PER_SEC)
 
@@ -527,6 +529,27 @@ hale_checks_get_outcome (HaleChecks *self, const char *name)
       HaleCheck *c = g_ptr_array_index (self->checks, i);
       if (g_str_equal (c->name, name))
         return c->last != NULL ? hale_check_outcome_ref (c->last) : NULL;
+    }
+  return NULL;
+}
+
+const HaleCheckAnswer *
+hale_checks_get_answer (HaleChecks *self, const char *instance)
+{
+  const char *at;
+
+  g_return_val_if_fail (HALE_IS_CHECKS (self), NULL);
+  g_return_val_if_fail (instance != NULL, NULL);
+
+  at = strrchr (instance, '@');
+  if (at == NULL)
+    return NULL;
+  for (guint i = 0; i < self->checks->len; i++)
+    {
+      HaleCheck *c = g_ptr_array_index (self->checks, i);
+      if (c->klass->answer != NULL && strlen (c->name) == (gsize)(at - instance)
+          && strncmp (c->name, instance, (gsize)(at - instance)) == 0)
+        return c->klass->answer (c, instance);
     }
   return NULL;
 }

@@ -95,6 +95,20 @@ hale_checks_list (HaleChecks *self);
 HaleCheckOutcome *
 hale_checks_get_outcome (HaleChecks *self, const char *name);
 
+/* The last answer of one instance of an http check, as it came. */
+typedef struct
+{
+  guint http_status;  /* 0: no answer (refused, timed out, ...) */
+  char *content_type; /* NULL when it said none */
+  GBytes *body;       /* the first 64 KiB; NULL without an answer */
+} HaleCheckAnswer;
+
+/* The last answer of @instance ("NAME@HOST:PORT",
+ * hale_check_instance_name()); NULL when there is no such instance or
+ * it has not been asked yet. Transfer none: valid until the next run. */
+const HaleCheckAnswer *
+hale_checks_get_answer (HaleChecks *self, const char *instance);
+
 /* Signal "outcome" (HaleCheckOutcome *outcome): a check finished (also
  * when its result did not change); "removed" (const char *name). */
 

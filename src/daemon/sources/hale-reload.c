@@ -35,6 +35,7 @@
 
 #include "hale-backup.h"
 #include "hale-names.h"
+#include "hale-served-cert.h"
 #include "hale-systemd.h"
 #include "hale-units.h"
 
@@ -58,6 +59,7 @@ struct _HaleReload
   HaleCertWatch *certs;
   HaleProber *prober;
   HaleBackup *backup; /* NULL without a state directory: no rollback */
+  HaleServedCert *served;
   HaleSystemd *systemd;
   HaleConfig *config;
 
@@ -72,6 +74,7 @@ struct _HaleReload
   gint64 rollback_finished_at;
 
   gulong renewed_id;
+  gulong changed_id;
   gulong read_id;
 
   HaleMetricFamily *m_total;
@@ -123,6 +126,7 @@ struct _Sequence
   guint backoff_ms;
   char *probe_reason;
   GSource *timer;
+  gboolean serving; /* healthy; now asking TLSAddress= what it serves */
 
   /* The rollback. */
   gboolean rollback;
@@ -568,6 +572,8 @@ service_done (Sequence *seq, gboolean success, const char *error, const char *no
 
 static void
 probe_start (Sequence *seq);
+static void
+served_start (Sequence *seq);
 
 static gboolean
 backoff_cb (gpointer user_data)
@@ -575,8 +581,116 @@ backoff_cb (gpointer user_data)
   Sequence *seq = user_data;
 
   g_clear_pointer (&seq->timer, g_source_unref);
-  probe_start (seq);
+  if (seq->serving)
+    served_start (seq);
+  else
+    probe_start (seq);
   return G_SOURCE_REMOVE;
+}
+
+/* Tries again after the next back-off step, or gives up (@failed) when
+ * the service's time is up. The last try comes just before the
+ * deadline, with a little time of its own, rather than giving up a
+ * back-off step early. */
+static void
+retry_or (Sequence *seq, void (*failed) (Sequence *))
+{
+  gint64 remaining_ms = (seq->deadline - g_get_monotonic_time ()) / 1000;
+  guint delay;
+
+  if (remaining_ms < LAST_PROBE_MIN_MS)
+    {
+      failed (seq);
+      return;
+    }
+  delay = (guint)MIN ((gint64)seq->backoff_ms, remaining_ms - LAST_PROBE_MIN_MS);
+  seq->backoff_ms = MIN (seq->backoff_ms * 2, BACKOFF_MAX_MS);
+  seq->timer = g_timeout_source_new (delay);
+  g_source_set_callback (seq->timer, backoff_cb, seq, NULL);
+  g_source_attach (seq->timer, g_task_get_context (seq->task));
+}
+
+/* The served certificate ------------------------------------------------ */
+
+static void
+served_failed (Sequence *seq)
+{
+  const HaleServiceConfig *svc = current_service (seq);
+  g_autofree char *span = hale_duration_format (svc->timeout);
+  g_autofree char *error = g_strdup_printf ("TLSAddress %s %s (still after %s)", svc->tls_address,
+                                            seq->probe_reason, span);
+
+  hale_served_cert_record (seq->self->served, svc->name, FALSE, seq->probe_reason);
+  /* Reloaded, and still serving the old certificate: what the rollback
+   * is for, as an unhealthy service is. */
+  service_done (seq, FALSE, error, NULL);
+}
+
+static void
+served_cb (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Sequence *seq = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HaleCertInfo) served = hale_served_cert_fetch_finish (res, &error);
+  const HaleServiceConfig *svc;
+  g_autofree char *why = NULL;
+
+  if (sequence_check_cancelled (seq, error))
+    return;
+  svc = current_service (seq);
+  if (served == NULL)
+    why = g_strdup_printf ("cannot be asked: %s", error->message);
+  else
+    switch (hale_served_cert_compare (seq->self->certs, svc, served, &why))
+      {
+        case HALE_SERVED_CURRENT:
+          hale_served_cert_record (seq->self->served, svc->name, TRUE, NULL);
+          service_done (seq, TRUE, NULL, NULL);
+          return;
+        case HALE_SERVED_UNKNOWN:
+          why = g_strdup ("cannot be compared yet: a file it uses has not been read");
+          break;
+        case HALE_SERVED_OTHER:
+          break;
+      }
+  /* A reloaded service may take a moment to switch (nginx's old workers
+   * finish their connections): asked again until its time is up. */
+  g_free (seq->probe_reason);
+  seq->probe_reason = g_steal_pointer (&why);
+  retry_or (seq, served_failed);
+}
+
+static void
+served_start (Sequence *seq)
+{
+  const HaleServiceConfig *svc = current_service (seq);
+  gint64 remaining = seq->deadline - g_get_monotonic_time ();
+
+  if (remaining <= 0)
+    {
+      served_failed (seq);
+      return;
+    }
+  hale_served_cert_fetch_async (svc->tls_address, svc->tls_server_name, remaining, seq->cancellable,
+                                served_cb, seq);
+}
+
+/* Reloaded and healthy: done, unless it must show that it serves the
+ * new certificate too. */
+static void
+service_healthy (Sequence *seq)
+{
+  const HaleServiceConfig *svc = current_service (seq);
+
+  if (svc->tls_address == NULL)
+    {
+      service_done (seq, TRUE, NULL, NULL);
+      return;
+    }
+  seq->serving = TRUE;
+  seq->backoff_ms = BACKOFF_FIRST_MS;
+  g_clear_pointer (&seq->probe_reason, g_free);
+  served_start (seq);
 }
 
 static void
@@ -597,8 +711,6 @@ probe_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   Sequence *seq = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (HaleProbeResult) result = hale_prober_probe_finish (HALE_PROBER (source), res, &error);
-  gint64 remaining_ms;
-  guint delay;
 
   if (sequence_check_cancelled (seq, error))
     return;
@@ -612,25 +724,12 @@ probe_cb (GObject *source, GAsyncResult *res, gpointer user_data)
     }
   if (result->success)
     {
-      service_done (seq, TRUE, NULL, NULL);
+      service_healthy (seq);
       return;
     }
   g_free (seq->probe_reason);
   seq->probe_reason = g_strdup (result->reason ? result->reason : "unhealthy");
-
-  /* The last try comes just before the deadline, with a little time of
-   * its own, rather than giving up a back-off step early. */
-  remaining_ms = (seq->deadline - g_get_monotonic_time ()) / 1000;
-  if (remaining_ms < LAST_PROBE_MIN_MS)
-    {
-      health_failed (seq);
-      return;
-    }
-  delay = (guint)MIN ((gint64)seq->backoff_ms, remaining_ms - LAST_PROBE_MIN_MS);
-  seq->backoff_ms = MIN (seq->backoff_ms * 2, BACKOFF_MAX_MS);
-  seq->timer = g_timeout_source_new (delay);
-  g_source_set_callback (seq->timer, backoff_cb, seq, NULL);
-  g_source_attach (seq->timer, g_task_get_context (seq->task));
+  retry_or (seq, health_failed);
 }
 
 static void
@@ -702,7 +801,7 @@ job_cb (GObject *source, GAsyncResult *res, gpointer user_data)
   svc = current_service (seq);
   if (svc->health_check == NULL)
     {
-      service_done (seq, TRUE, NULL, NULL);
+      service_healthy (seq);
       return;
     }
   seq->backoff_ms = BACKOFF_FIRST_MS;
@@ -717,6 +816,7 @@ service_start (Sequence *seq)
 
   seq->started = g_get_monotonic_time ();
   seq->deadline = seq->started + svc->timeout;
+  seq->serving = FALSE;
   g_debug ("%sReloading %s (%s)", seq->rollback ? "Rollback: " : "", svc->name, svc->unit);
   hale_systemd_reload_unit_async (seq->self->systemd, svc->unit, svc->timeout, seq->cancellable,
                                   job_cb, seq);
@@ -820,6 +920,7 @@ plan_rollback (Sequence *seq, const char *not_the_certificate)
   HaleReload *self = seq->self;
   g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) renewed = g_string_new (NULL);
+  g_autoptr (GPtrArray) certificates = NULL;
 
   seq->restore_names = g_ptr_array_new_with_free_func (g_free);
   seq->restore_serials = g_ptr_array_new_with_free_func (g_free);
@@ -831,9 +932,10 @@ plan_rollback (Sequence *seq, const char *not_the_certificate)
   if (self->backup == NULL)
     return g_strdup ("haled keeps no backups without a state directory");
 
-  for (guint i = 0; i < seq->config->certificates->len; i++)
+  certificates = hale_cert_watch_list (self->certs);
+  for (guint i = 0; i < certificates->len; i++)
     {
-      const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
+      const HaleWatchedCertificate *c = g_ptr_array_index (certificates, i);
       const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
       const char *applying = g_hash_table_lookup (seq->start_serials, c->name);
       const char *good = hale_backup_get_good (self->backup, c->name);
@@ -906,6 +1008,7 @@ sequence_start (HaleReload *self, GPtrArray *services, const HaleAuditActor *act
 {
   Sequence *seq = g_new0 (Sequence, 1);
   GCancellable *task_cancellable = g_task_get_cancellable (task);
+  g_autoptr (GPtrArray) certificates = NULL;
 
   g_assert (self->running == NULL);
   seq->self = self;
@@ -915,9 +1018,10 @@ sequence_start (HaleReload *self, GPtrArray *services, const HaleAuditActor *act
   seq->cancellable = g_cancellable_new ();
   seq->results = g_ptr_array_new_with_free_func ((GDestroyNotify)hale_reload_result_free);
   seq->start_serials = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  for (guint i = 0; i < seq->config->certificates->len; i++)
+  certificates = hale_cert_watch_list (self->certs);
+  for (guint i = 0; i < certificates->len; i++)
     {
-      const HaleCertificateConfig *c = g_ptr_array_index (seq->config->certificates, i);
+      const HaleWatchedCertificate *c = g_ptr_array_index (certificates, i);
       const HaleCertInfo *info = hale_cert_watch_get_info (self->certs, c->name);
       if (info != NULL && info->serial != NULL)
         g_hash_table_insert (seq->start_serials, g_strdup (c->name), g_strdup (info->serial));
@@ -1073,12 +1177,26 @@ read_cb (HaleCertWatch *certs, const char *name, GBytes *pem, const HaleCertInfo
     hale_backup_store_async (self->backup, name, info->serial, pem, NULL, store_cb, NULL);
 }
 
+/* @type: the [Certificate] group, also of a file its pattern matched. */
 static gboolean
-service_wants (const HaleServiceConfig *svc, const char *certificate)
+service_wants (const HaleServiceConfig *svc, const char *type)
 {
   return svc->reload_on_change.all
          || (svc->reload_on_change.names != NULL
-             && g_strv_contains ((const char *const *)svc->reload_on_change.names, certificate));
+             && g_strv_contains ((const char *const *)svc->reload_on_change.names, type));
+}
+
+/* Every file watched has its backups, matches of a pattern as they come. */
+static void
+certificates_changed_cb (HaleCertWatch *certs, gpointer user_data)
+{
+  HaleReload *self = user_data;
+  g_autoptr (GPtrArray) certificates = NULL;
+
+  if (self->backup == NULL || self->config == NULL)
+    return;
+  certificates = hale_cert_watch_list (certs);
+  hale_backup_configure (self->backup, self->config->backup_keep, certificates);
 }
 
 static void
@@ -1086,6 +1204,7 @@ renewed_cb (HaleCertWatch *certs, const char *name, const HaleCertInfo *previous
             const HaleCertInfo *current, gpointer user_data)
 {
   HaleReload *self = user_data;
+  const HaleWatchedCertificate *watched = hale_cert_watch_lookup (certs, name);
   g_autofree char *message = NULL;
   const char *extra[] = { "serial", current->serial, "previous_serial",
                           previous && previous->serial ? previous->serial : "", NULL };
@@ -1107,7 +1226,7 @@ renewed_cb (HaleCertWatch *certs, const char *name, const HaleCertInfo *previous
   for (guint i = 0; self->config != NULL && i < self->config->services->len; i++)
     {
       const HaleServiceConfig *svc = g_ptr_array_index (self->config->services, i);
-      if (!service_wants (svc, name))
+      if (watched == NULL || !service_wants (svc, watched->type))
         continue;
       if (self->queued == NULL)
         self->queued = g_ptr_array_new_with_free_func (g_free);
@@ -1165,7 +1284,8 @@ hale_reload_configure (HaleReload *self, HaleConfig *config)
   g_clear_pointer (&self->config, hale_config_unref);
   self->config = hale_config_ref (config);
   if (self->backup != NULL)
-    hale_backup_configure (self->backup, config);
+    certificates_changed_cb (self->certs, self);
+  hale_served_cert_configure (self->served, config);
 }
 
 void
@@ -1206,6 +1326,7 @@ hale_reload_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit, HaleC
   self->audit = g_object_ref (audit);
   self->certs = g_object_ref (certs);
   self->prober = g_object_ref (prober);
+  self->served = hale_served_cert_new (metrics, certs);
   if (state_dir != NULL)
     {
       g_autofree char *dir = g_build_filename (state_dir, "backup", NULL);
@@ -1233,6 +1354,8 @@ hale_reload_new (HaleState *state, HaleMetrics *metrics, HaleAudit *audit, HaleC
 
   self->read_id = g_signal_connect (certs, "read", G_CALLBACK (read_cb), self);
   self->renewed_id = g_signal_connect (certs, "renewed", G_CALLBACK (renewed_cb), self);
+  self->changed_id = g_signal_connect (certs, "certificates-changed",
+                                       G_CALLBACK (certificates_changed_cb), self);
   return self;
 }
 
@@ -1245,6 +1368,7 @@ hale_reload_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->read_id, self->certs);
       g_clear_signal_handler (&self->renewed_id, self->certs);
+      g_clear_signal_handler (&self->changed_id, self->certs);
     }
   g_cancellable_cancel (self->cancellable);
   /* A running sequence unwinds on its own when its call in flight
@@ -1266,6 +1390,7 @@ hale_reload_dispose (GObject *object)
   g_clear_pointer (&self->queued, g_ptr_array_unref);
   g_clear_object (&self->systemd);
   g_clear_object (&self->backup);
+  g_clear_object (&self->served);
   g_clear_object (&self->certs);
   g_clear_object (&self->prober);
   g_clear_object (&self->audit);
